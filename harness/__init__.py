@@ -1,0 +1,1 @@
+"""bgr's harness: drives agent implementations through scenario suites and judges the contract."""

@@ -1,0 +1,95 @@
+"""The `bgr` command line: thin over the mock server and the harness."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+
+from mock_server import MockServer, ServerConfig, Timing
+from mock_server.config import DEFAULT_BACKGROUND
+
+
+@click.group()
+@click.version_option(package_name="bgr")
+def main() -> None:
+    """bgr: a conformance harness and mock backend for background responses of AI agents."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every generated text and id.")
+@click.option(
+    "--answer-tokens",
+    default=ServerConfig.answer_tokens,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Deltas per answer.",
+)
+@click.option(
+    "--queue-seconds",
+    default=DEFAULT_BACKGROUND.queue_seconds,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Background: time queued.",
+)
+@click.option(
+    "--first-token-seconds",
+    default=DEFAULT_BACKGROUND.first_token_seconds,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Background: in_progress to first delta.",
+)
+@click.option(
+    "--tokens-per-second",
+    default=DEFAULT_BACKGROUND.tokens_per_second,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Background: delta pace (0: all at once).",
+)
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Real seconds per scenario second.",
+)
+@click.option(
+    "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1), help="Larger bodies get a 413."
+)
+def serve(
+    host: str,
+    port: int,
+    seed: int,
+    answer_tokens: int,
+    queue_seconds: float,
+    first_token_seconds: float,
+    tokens_per_second: float,
+    time_scale: float,
+    max_body_bytes: int,
+) -> None:
+    """Serve the mock OpenAI API under /v1 until interrupted."""
+    config = ServerConfig(
+        seed=seed,
+        answer_tokens=answer_tokens,
+        background=Timing(queue_seconds, first_token_seconds, tokens_per_second),
+        time_scale=time_scale,
+        max_body_bytes=max_body_bytes,
+    )
+    try:
+        asyncio.run(_serve(MockServer(config, host, port)))
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+async def _serve(server: MockServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    click.echo(f"bgr mock serving {server.base_url} (admin: {server.url}/_bgr/health)")
+    await stop.wait()
+    await server.stop()

@@ -1,0 +1,51 @@
+"""The mock model: a deterministic answer for every (seed, request).
+
+Tokens are words with their leading space, so joining the deltas gives the text and the
+token count is the delta count. Identical requests under one seed get identical answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+_WORDS = (
+    "agent background response token stream resume poll cursor event sequence queue model "
+    "answer request server client update state store journal delta network latency retry "
+    "backoff deadline session message prompt output input status complete progress signal "
+    "packet socket buffer frame window ocean stars river mountain forest light shadow echo "
+    "quiet bright swift steady gentle ancient modern simple careful honest clear distant "
+    "near through across under over beyond within between after before during while when "
+    "the a an of to and in on with for from by as at is was are were be has have had will "
+    "can may must should could would it this that these those each every some many few"
+).split()
+
+
+def answer_tokens(seed: int, model: str, input_text: str, instructions: str | None, length: int) -> list[str]:
+    """`length` tokens; the first has no leading space, the answer ends with a period."""
+    digest = hashlib.blake2b(
+        f"{seed}\x00{model}\x00{instructions or ''}\x00{input_text}".encode(), digest_size=8
+    ).digest()
+    rng = random.Random(int.from_bytes(digest, "big"))
+    words = rng.choices(_WORDS, k=length)
+    words[0] = words[0].capitalize()
+    words[-1] += "."
+    return [words[0], *(" " + word for word in words[1:])]
+
+
+def count_tokens(text: str) -> int:
+    """Usage accounting for input: whitespace-separated words, at least one."""
+    return max(1, len(text.split()))
+
+
+class IdFactory:
+    """Deterministic OpenAI-shaped ids: the n-th id of a kind under a seed is always the same."""
+
+    def __init__(self, seed: int, start: int = 0) -> None:
+        self._seed = seed
+        self._next = start
+
+    def next(self, prefix: str) -> str:
+        n = self._next
+        self._next += 1
+        return prefix + hashlib.blake2b(f"{self._seed}:{prefix}:{n}".encode(), digest_size=24).hexdigest()

@@ -1,0 +1,99 @@
+"""The aiohttp application: routes, and the one middleware that journals every request and
+turns every failure into an OpenAI error envelope."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from mock_server.errors import APIError
+from mock_server.journal import JOURNALED_HEADER_PREFIX, JOURNALED_HEADERS, body_essentials
+from mock_server.request_body import store_body
+from mock_server.routes import admin, chat, responses
+from mock_server.state import STATE, MockState
+
+log = logging.getLogger("bgr.mock")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_ERROR_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+
+
+def build_app(state: MockState) -> web.Application:
+    app = web.Application(middlewares=[journal_and_errors], client_max_size=state.config.max_body_bytes)
+    app[STATE] = state
+    responses.add_routes(app)
+    chat.add_routes(app)
+    admin.add_routes(app)
+    return app
+
+
+@web.middleware
+async def journal_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE]
+    if request.path.startswith(admin.ADMIN_PREFIX):
+        # Reading the journal must not grow it.
+        return await _answer(request, handler)
+    headers = request.headers
+    entry = state.journal.open(
+        received_at=state.clock.now(),
+        method=request.method,
+        path=request.path,
+        query=dict(request.query),
+        headers={
+            name.lower(): value
+            for name, value in headers.items()
+            if name.lower() in JOURNALED_HEADERS or name.lower().startswith(JOURNALED_HEADER_PREFIX)
+        },
+        body_bytes=request.content_length or 0,
+    )
+    if request.body_exists:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raw = None
+            response = _error_response(
+                APIError(
+                    413,
+                    f"The request body exceeds the limit of {state.config.max_body_bytes} bytes.",
+                    code="request_too_large",
+                )
+            )
+        if raw is not None:
+            entry.body_bytes = len(raw)
+            entry.body = body_essentials(store_body(request, raw))
+            response = await _answer(request, handler)
+    else:
+        response = await _answer(request, handler)
+    entry.status = response.status
+    entry.answered_at = state.clock.now()
+    entry.response_id = request.get("bgr_response_id")
+    entry.error_code = request.get("bgr_error_code")
+    if "bgr_note" in request:
+        entry.notes.append(request["bgr_note"])
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except APIError as error:
+        request["bgr_error_code"] = error.code
+        return _error_response(error)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        reason = error.reason
+        if error.status == 404:
+            reason = f"Unknown request URL: {request.method} {request.path}."
+        return _error_response(APIError(error.status, reason, code=_HTTP_ERROR_TYPES.get(error.status)))
+    except Exception:
+        # A bug in the mock, not bad input; still answered in the envelope so clients parse it.
+        log.exception("unhandled error for %s %s", request.method, request.path)
+        return _error_response(APIError(500, "The mock server had an internal error.", type="server_error"))
+
+
+def _error_response(error: APIError) -> web.Response:
+    return web.Response(body=error.body(), status=error.status, content_type="application/json", headers=error.headers)

@@ -1,0 +1,45 @@
+"""How the mock behaves when nothing more specific is asked of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When a response's events become visible, in scenario seconds."""
+
+    queue_seconds: float = 0.0
+    """Time spent `queued` before `in_progress` (background responses only)."""
+    first_token_seconds: float = 0.0
+    """From `in_progress` to the first text delta."""
+    tokens_per_second: float = 0.0
+    """Pace of the deltas after the first; 0 releases them all at once."""
+
+    def __post_init__(self) -> None:
+        for name in ("queue_seconds", "first_token_seconds", "tokens_per_second"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+
+
+DEFAULT_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    seed: int = 0
+    """Every generated text and id is a function of this seed and the request."""
+    answer_tokens: int = 48
+    """Length of each answer, in text deltas."""
+    background: Timing = DEFAULT_BACKGROUND
+    foreground: Timing = field(default_factory=Timing)
+    time_scale: float = 1.0
+    max_body_bytes: int = 1 << 20
+    journal_limit: int = 1_000_000
+    """Oldest journal entries are dropped past this many (and counted as dropped)."""
+
+    def __post_init__(self) -> None:
+        if self.answer_tokens < 1:
+            raise ValueError("answer_tokens must be at least 1")
+        if not self.time_scale > 0:
+            raise ValueError("time_scale must be positive")

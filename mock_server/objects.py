@@ -1,0 +1,118 @@
+"""The JSON objects of the Responses and Chat Completions APIs, as the SDK's strict models expect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.params import ResponseParams
+
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete"})
+
+
+def response_object(
+    response_id: str,
+    params: ResponseParams,
+    *,
+    created_at: float,
+    status: str,
+    output: list[dict[str, Any]] | None = None,
+    usage: dict[str, Any] | None = None,
+    completed_at: float | None = None,
+    error: dict[str, str] | None = None,
+    incomplete_reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(created_at),
+        "status": status,
+        "background": params.background,
+        "completed_at": int(completed_at) if completed_at is not None else None,
+        "error": error,
+        "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+        "instructions": params.instructions,
+        "max_output_tokens": params.max_output_tokens,
+        "metadata": params.metadata,
+        "model": params.model,
+        "output": output or [],
+        "parallel_tool_calls": True,
+        "previous_response_id": params.previous_response_id,
+        "store": params.store,
+        "temperature": params.temperature,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": params.top_p,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": None,
+    }
+
+
+def output_text(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def output_message(item_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": content}
+
+
+def response_usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def chat_completion(
+    completion_id: str, model: str, created: float, text: str, input_tokens: int, output_tokens: int
+) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(created),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": chat_usage(input_tokens, output_tokens),
+        "system_fingerprint": None,
+    }
+
+
+def chat_chunk(
+    completion_id: str,
+    model: str,
+    created: float,
+    delta: dict[str, Any],
+    finish_reason: str | None = None,
+    usage: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    choices = [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]
+    chunk: dict[str, Any] = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(created),
+        "model": model,
+        "choices": choices,
+        "system_fingerprint": None,
+    }
+    if usage:
+        chunk["usage"] = usage
+    return chunk
+
+
+def chat_usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": input_tokens,
+        "completion_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+    }

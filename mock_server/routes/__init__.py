@@ -1,0 +1,10 @@
+"""HTTP handlers, one module per API surface; they parse, call the store, and answer."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+
+def json_response(payload: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")

@@ -1,0 +1,91 @@
+"""`/v1/responses`: create, poll, stream and resume, cancel, delete."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mock_server.answer import answer_tokens, count_tokens
+from mock_server.errors import APIError
+from mock_server.params import parse_cursor, parse_flag, parse_response_params
+from mock_server.request_body import json_body
+from mock_server.routes import json_response
+from mock_server.state import STATE, MockState
+from mock_server.store import StoredResponse
+from mock_server.streaming import send_events
+from mock_server.timeline import build_timeline
+
+
+async def create_response(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    params = parse_response_params(json_body(request))
+    now = state.clock.now()
+    response_id = state.ids.next("resp_")
+    tokens = answer_tokens(
+        state.config.seed, params.model, params.input_text, params.instructions, state.config.answer_tokens
+    )
+    timing = state.config.background if params.background else state.config.foreground
+    timeline = build_timeline(
+        response_id,
+        state.ids.next("msg_"),
+        params,
+        tokens,
+        count_tokens(params.input_text),
+        now,
+        timing,
+    )
+    response = StoredResponse(response_id, params, now, "".join(tokens), timeline)
+    request["bgr_response_id"] = response_id
+    if params.store:
+        state.store.add(response)
+    if params.stream:
+        return await send_events(request, timeline.log, 0, state.clock, response)
+    if not params.background:
+        await state.clock.sleep_until(timeline.finished_at)
+    return json_response(response.snapshot(state.clock.now()))
+
+
+async def retrieve_response(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    response = _lookup(request, state)
+    stream = parse_flag(request.query.get("stream"), "stream")
+    cursor = parse_cursor(request.query.get("starting_after"))
+    if not stream:
+        return json_response(response.snapshot(state.clock.now()))
+    if not response.params.background:
+        raise APIError(
+            400,
+            "This response cannot be streamed because it was not created with background=true.",
+            param="stream",
+        )
+    start = 0 if cursor is None else cursor + 1
+    return await send_events(request, response.timeline.log, start, state.clock, response)
+
+
+async def cancel_response(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    response = _lookup(request, state)
+    if not response.params.background:
+        raise APIError(400, "Only responses created with background=true can be cancelled.", param="response_id")
+    now = state.clock.now()
+    state.store.cancel(response.id, now)
+    return json_response(response.snapshot(now))
+
+
+async def delete_response(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    response = state.store.delete(request.match_info["response_id"])
+    request["bgr_response_id"] = response.id
+    return json_response({"id": response.id, "object": "response", "deleted": True})
+
+
+def _lookup(request: web.Request, state: MockState) -> StoredResponse:
+    response_id = request.match_info["response_id"]
+    request["bgr_response_id"] = response_id
+    return state.store.get(response_id)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/responses", create_response)
+    app.router.add_get("/v1/responses/{response_id}", retrieve_response)
+    app.router.add_post("/v1/responses/{response_id}/cancel", cancel_response)
+    app.router.add_delete("/v1/responses/{response_id}", delete_response)

@@ -1,0 +1,115 @@
+"""Running the mock: in the caller's event loop, or on a thread of its own for synchronous callers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from mock_server.app import build_app
+from mock_server.config import ServerConfig
+from mock_server.journal import JournalEntry
+from mock_server.state import MockState
+
+T = TypeVar("T")
+
+
+class MockServer:
+    """An OpenAI-compatible mock bound to a real socket (port 0 picks a free one)."""
+
+    def __init__(self, config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config or ServerConfig()
+        self.state = MockState.from_config(self.config)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        # Idle keep-alive connections are closed at shutdown; give live streams a moment to end.
+        self._runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> MockServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What to give an OpenAI client as `base_url`."""
+        return f"{self.url}/v1"
+
+    def ground_truth(self, response_id: str) -> dict[str, Any]:
+        return self.state.store.get(response_id).ground_truth()
+
+    def journal(self, since: int = 0) -> list[JournalEntry]:
+        return self.state.journal.entries(since)
+
+
+class ServerThread:
+    """A MockServer on its own event loop in a daemon thread; reads go through that loop."""
+
+    def __init__(self, config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = MockServer(config, host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="bgr-mock", daemon=True)
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        self.call_async(self.server.start())
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.call_async(self.server.stop())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def call_async(self, coroutine: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def call(self, function: Callable[[], T], timeout: float = 30.0) -> T:
+        """Run `function` on the server's loop, so it never sees the state mid-change."""
+
+        async def run() -> T:
+            return function()
+
+        return self.call_async(run(), timeout)  # type: ignore[no-any-return]
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def ground_truth(self, response_id: str) -> dict[str, Any]:
+        return self.call(lambda: self.server.ground_truth(response_id))
+
+    def journal(self, since: int = 0) -> list[JournalEntry]:
+        return self.call(lambda: self.server.journal(since))

@@ -1,0 +1,34 @@
+"""Everything one running mock holds, shared by its handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from mock_server.answer import IdFactory
+from mock_server.clock import Clock
+from mock_server.config import ServerConfig
+from mock_server.journal import Journal
+from mock_server.store import ResponseStore
+
+
+@dataclass(slots=True)
+class MockState:
+    config: ServerConfig
+    clock: Clock
+    store: ResponseStore = field(default_factory=ResponseStore)
+    journal: Journal = field(default_factory=Journal)
+    ids: IdFactory = field(default_factory=lambda: IdFactory(0))
+
+    @classmethod
+    def from_config(cls, config: ServerConfig) -> MockState:
+        return cls(
+            config=config,
+            clock=Clock(config.time_scale),
+            journal=Journal(config.journal_limit),
+            ids=IdFactory(config.seed),
+        )
+
+
+STATE = web.AppKey("bgr_state", MockState)

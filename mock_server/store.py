@@ -1,0 +1,116 @@
+"""Responses the mock has acknowledged: their timelines, and what has happened to them since."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from mock_server.errors import response_not_found
+from mock_server.objects import response_object
+from mock_server.params import ResponseParams
+from mock_server.sse import parse_frames
+from mock_server.timeline import Timeline
+
+
+@dataclass(slots=True)
+class StoredResponse:
+    id: str
+    params: ResponseParams
+    created_at: float
+    text: str
+    timeline: Timeline
+    cancelled_at: float | None = None
+    deleted: bool = False
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+    def status(self, now: float) -> str:
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if now < self.timeline.started_at:
+            return "queued"
+        if now < self.timeline.finished_at:
+            return "in_progress"
+        return str(self.timeline.final["status"])
+
+    def is_finished(self, now: float) -> bool:
+        return self.cancelled_at is not None or self.deleted or now >= self.timeline.finished_at
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """The Response object as a poll at `now` sees it."""
+        status = self.status(now)
+        if status == self.timeline.final["status"]:
+            return self.timeline.final
+        return response_object(self.id, self.params, created_at=self.created_at, status=status)
+
+    def visible_events(self, now: float) -> int:
+        return self.timeline.log.visible_count(now)
+
+    def ground_truth(self) -> dict[str, Any]:
+        """The whole text and every event this response will ever emit (what a client should receive)."""
+        log = self.timeline.log
+        return {
+            "id": self.id,
+            "text": self.text,
+            "final_status": self.status(float("inf")),
+            "events": parse_frames(bytes(log.frames(0, len(log)))),
+        }
+
+    async def wait_for_change(self, loop: asyncio.AbstractEventLoop, real_timeout: float) -> None:
+        """Sleep until `real_timeout` passes or the response is cancelled or deleted."""
+        waiter = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(real_timeout, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiters.remove(waiter)
+
+    def notify(self) -> None:
+        for waiter in self._waiters:
+            _resolve(waiter)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class ResponseStore:
+    """Every stored response by id. Memory only; a durable store keeps the same interface."""
+
+    def __init__(self) -> None:
+        self._responses: dict[str, StoredResponse] = {}
+
+    def add(self, response: StoredResponse) -> None:
+        self._responses[response.id] = response
+
+    def get(self, response_id: str) -> StoredResponse:
+        response = self._responses.get(response_id)
+        if response is None:
+            raise response_not_found(response_id)
+        return response
+
+    def cancel(self, response_id: str, now: float) -> StoredResponse:
+        """End the response where it stands; later cancels change nothing."""
+        response = self.get(response_id)
+        if not response.is_finished(now):
+            response.cancelled_at = now
+            response.timeline.log.truncate(response.visible_events(now))
+            response.notify()
+        return response
+
+    def delete(self, response_id: str) -> StoredResponse:
+        response = self._responses.pop(response_id, None)
+        if response is None:
+            raise response_not_found(response_id)
+        response.deleted = True
+        response.notify()
+        return response
+
+    def __len__(self) -> int:
+        return len(self._responses)
+
+    def ids(self) -> list[str]:
+        return list(self._responses)
