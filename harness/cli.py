@@ -8,7 +8,8 @@ import signal
 import click
 
 from mock_server import MockServer, ServerConfig, Timing
-from mock_server.config import DEFAULT_BACKGROUND
+
+DEFAULTS = ServerConfig()
 
 
 @click.group()
@@ -23,28 +24,28 @@ def main() -> None:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every generated text and id.")
 @click.option(
     "--answer-tokens",
-    default=ServerConfig.answer_tokens,
+    default=DEFAULTS.answer_tokens,
     show_default=True,
     type=click.IntRange(1),
     help="Deltas per answer.",
 )
 @click.option(
     "--queue-seconds",
-    default=DEFAULT_BACKGROUND.queue_seconds,
+    default=DEFAULTS.background.queue_seconds,
     show_default=True,
     type=click.FloatRange(0),
     help="Background: time queued.",
 )
 @click.option(
     "--first-token-seconds",
-    default=DEFAULT_BACKGROUND.first_token_seconds,
+    default=DEFAULTS.background.first_token_seconds,
     show_default=True,
     type=click.FloatRange(0),
     help="Background: in_progress to first delta.",
 )
 @click.option(
     "--tokens-per-second",
-    default=DEFAULT_BACKGROUND.tokens_per_second,
+    default=DEFAULTS.background.tokens_per_second,
     show_default=True,
     type=click.FloatRange(0),
     help="Background: delta pace (0: all at once).",

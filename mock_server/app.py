@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mock_server.errors import APIError
-from mock_server.journal import JOURNALED_HEADER_PREFIX, JOURNALED_HEADERS, body_essentials
-from mock_server.request_body import store_body
+from mock_server.exchange import EXCHANGE, Exchange
+from mock_server.journal import JOURNALED_HEADER_PREFIX, JOURNALED_HEADERS, JournalEntry, body_essentials
 from mock_server.routes import admin, chat, responses
 from mock_server.state import STATE, MockState
 
@@ -33,67 +33,58 @@ def build_app(state: MockState) -> web.Application:
 @web.middleware
 async def journal_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
-    if request.path.startswith(admin.ADMIN_PREFIX):
-        # Reading the journal must not grow it.
-        return await _answer(request, handler)
-    headers = request.headers
-    entry = state.journal.open(
+    entry = JournalEntry(
         received_at=state.clock.now(),
         method=request.method,
         path=request.path,
         query=dict(request.query),
         headers={
             name.lower(): value
-            for name, value in headers.items()
+            for name, value in request.headers.items()
             if name.lower() in JOURNALED_HEADERS or name.lower().startswith(JOURNALED_HEADER_PREFIX)
         },
         body_bytes=request.content_length or 0,
     )
+    exchange = Exchange(entry)
+    request[EXCHANGE] = exchange
+    if not request.path.startswith(admin.ADMIN_PREFIX):
+        # Reading the journal must not grow it; everything else is journaled before validation.
+        state.journal.add(entry)
+    response: web.StreamResponse | None = None
     if request.body_exists:
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            raw = None
-            response = _error_response(
-                APIError(
-                    413,
-                    f"The request body exceeds the limit of {state.config.max_body_bytes} bytes.",
-                    code="request_too_large",
-                )
-            )
-        if raw is not None:
+            message = f"The request body exceeds the limit of {state.config.max_body_bytes} bytes."
+            response = _error_response(APIError(413, message, code="request_too_large"), entry)
+        else:
             entry.body_bytes = len(raw)
-            entry.body = body_essentials(store_body(request, raw))
-            response = await _answer(request, handler)
-    else:
-        response = await _answer(request, handler)
+            entry.body = body_essentials(exchange.parse_body(raw))
+    if response is None:
+        response = await _answer(request, handler, entry)
     entry.status = response.status
     entry.answered_at = state.clock.now()
-    entry.response_id = request.get("bgr_response_id")
-    entry.error_code = request.get("bgr_error_code")
-    if "bgr_note" in request:
-        entry.notes.append(request["bgr_note"])
     return response
 
 
-async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _answer(request: web.Request, handler: Handler, entry: JournalEntry) -> web.StreamResponse:
     try:
         return await handler(request)
     except APIError as error:
-        request["bgr_error_code"] = error.code
-        return _error_response(error)
+        return _error_response(error, entry)
     except web.HTTPException as error:
         if error.status < 400:
             raise
         reason = error.reason
         if error.status == 404:
             reason = f"Unknown request URL: {request.method} {request.path}."
-        return _error_response(APIError(error.status, reason, code=_HTTP_ERROR_TYPES.get(error.status)))
+        return _error_response(APIError(error.status, reason, code=_HTTP_ERROR_TYPES.get(error.status)), entry)
     except Exception:
         # A bug in the mock, not bad input; still answered in the envelope so clients parse it.
         log.exception("unhandled error for %s %s", request.method, request.path)
-        return _error_response(APIError(500, "The mock server had an internal error.", type="server_error"))
+        return _error_response(APIError(500, "The mock server had an internal error.", type="server_error"), entry)
 
 
-def _error_response(error: APIError) -> web.Response:
+def _error_response(error: APIError, entry: JournalEntry) -> web.Response:
+    entry.error_code = error.code or error.type
     return web.Response(body=error.body(), status=error.status, content_type="application/json", headers=error.headers)

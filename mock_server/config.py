@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,9 @@ class Timing:
                 raise ValueError(f"{name} must not be negative")
 
 
-DEFAULT_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
+INSTANT = Timing()
+SLOW_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
+"""Slow enough for a person to watch a background response move through its statuses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +33,8 @@ class ServerConfig:
     """Every generated text and id is a function of this seed and the request."""
     answer_tokens: int = 48
     """Length of each answer, in text deltas."""
-    background: Timing = DEFAULT_BACKGROUND
-    foreground: Timing = field(default_factory=Timing)
+    background: Timing = SLOW_BACKGROUND
+    foreground: Timing = INSTANT
     time_scale: float = 1.0
     max_body_bytes: int = 1 << 20
     journal_limit: int = 1_000_000

@@ -14,7 +14,6 @@ INPUT_PREVIEW_CHARS = 200
 
 @dataclass(slots=True)
 class JournalEntry:
-    index: int
     received_at: float
     """Scenario time (epoch seconds) when the request arrived."""
     method: str
@@ -29,6 +28,8 @@ class JournalEntry:
     error_code: str | None = None
     answered_at: float | None = None
     notes: list[str] = field(default_factory=list)
+    index: int = -1
+    """Position in the journal, set when the entry is added."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,11 +59,10 @@ class Journal:
         self._entries: deque[JournalEntry] = deque(maxlen=limit)
         self._count = 0
 
-    def open(self, **fields: Any) -> JournalEntry:
-        entry = JournalEntry(index=self._count, **fields)
+    def add(self, entry: JournalEntry) -> None:
+        entry.index = self._count
         self._count += 1
         self._entries.append(entry)
-        return entry
 
     @property
     def dropped(self) -> int:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from mock_server.clock import Clock
 from mock_server.event_log import EventLog
+from mock_server.exchange import journal_entry
 from mock_server.store import StoredResponse
 
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -48,5 +49,5 @@ async def send_events(
                 await response.wait_for_change(loop, delay)
         await stream.write_eof()
     except ConnectionResetError:
-        request["bgr_note"] = f"client went away after {sent} events"
+        journal_entry(request).notes.append(f"client went away after {sent - start} events")
     return stream

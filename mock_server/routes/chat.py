@@ -7,9 +7,9 @@ from aiohttp import web
 
 from mock_server.answer import answer_tokens, count_tokens
 from mock_server.event_log import EventLog
+from mock_server.exchange import json_body
 from mock_server.objects import chat_chunk, chat_completion, chat_usage
 from mock_server.params import parse_chat_params
-from mock_server.request_body import json_body
 from mock_server.sse import CHAT_DONE, data_frame
 from mock_server.state import STATE
 from mock_server.streaming import send_events

@@ -6,8 +6,8 @@ from aiohttp import web
 
 from mock_server.answer import answer_tokens, count_tokens
 from mock_server.errors import APIError
+from mock_server.exchange import journal_entry, json_body
 from mock_server.params import parse_cursor, parse_flag, parse_response_params
-from mock_server.request_body import json_body
 from mock_server.routes import json_response
 from mock_server.state import STATE, MockState
 from mock_server.store import StoredResponse
@@ -34,7 +34,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         timing,
     )
     response = StoredResponse(response_id, params, now, "".join(tokens), timeline)
-    request["bgr_response_id"] = response_id
+    journal_entry(request).response_id = response_id
     if params.store:
         state.store.add(response)
     if params.stream:
@@ -74,13 +74,13 @@ async def cancel_response(request: web.Request) -> web.Response:
 async def delete_response(request: web.Request) -> web.Response:
     state = request.app[STATE]
     response = state.store.delete(request.match_info["response_id"])
-    request["bgr_response_id"] = response.id
+    journal_entry(request).response_id = response.id
     return json_response({"id": response.id, "object": "response", "deleted": True})
 
 
 def _lookup(request: web.Request, state: MockState) -> StoredResponse:
     response_id = request.match_info["response_id"]
-    request["bgr_response_id"] = response_id
+    journal_entry(request).response_id = response_id
     return state.store.get(response_id)
 
 
