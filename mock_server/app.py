@@ -10,6 +10,7 @@ from aiohttp import web
 
 from mock_server.errors import APIError
 from mock_server.exchange import EXCHANGE, Exchange
+from mock_server.fault_engine import HungUp
 from mock_server.journal import JOURNALED_HEADER_PREFIX, JOURNALED_HEADERS, JournalEntry, body_essentials
 from mock_server.routes import admin, chat, responses
 from mock_server.state import STATE, MockState
@@ -17,6 +18,9 @@ from mock_server.state import STATE, MockState
 log = logging.getLogger("bgr.mock")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_NO_ANSWER = web.Response(status=204)
+"""Stands for a request the mock hung up on; its connection is already closed."""
 
 _HTTP_ERROR_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 
@@ -62,7 +66,7 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
             entry.body = body_essentials(exchange.parse_body(raw))
     if response is None:
         response = await _answer(request, handler, entry)
-    entry.status = response.status
+    entry.status = None if response is _NO_ANSWER else response.status
     entry.answered_at = state.clock.now()
     return response
 
@@ -70,6 +74,9 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
 async def _answer(request: web.Request, handler: Handler, entry: JournalEntry) -> web.StreamResponse:
     try:
         return await handler(request)
+    except HungUp:
+        entry.notes.append("hung up without answering")
+        return _NO_ANSWER
     except APIError as error:
         return _error_response(error, entry)
     except web.HTTPException as error:

@@ -27,6 +27,8 @@ class JournalEntry:
     response_id: str | None = None
     error_code: str | None = None
     answered_at: float | None = None
+    faults: list[str] = field(default_factory=list)
+    """Every fault applied to this request, with its parameters."""
     notes: list[str] = field(default_factory=list)
     index: int = -1
     """Position in the journal, set when the entry is added."""

@@ -12,6 +12,7 @@ from aiohttp import web
 from mock_server.app import build_app
 from mock_server.config import ServerConfig
 from mock_server.journal import JournalEntry
+from mock_server.rules import Rule
 from mock_server.state import MockState
 
 T = TypeVar("T")
@@ -20,9 +21,17 @@ T = TypeVar("T")
 class MockServer:
     """An OpenAI-compatible mock bound to a real socket (port 0 picks a free one)."""
 
-    def __init__(self, config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rules: list[Rule] | None = None,
+    ) -> None:
         self.config = config or ServerConfig()
         self.state = MockState.from_config(self.config)
+        for rule in rules or []:
+            self.state.rules.add(rule)
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -66,8 +75,14 @@ class MockServer:
 class ServerThread:
     """A MockServer on its own event loop in a daemon thread; reads go through that loop."""
 
-    def __init__(self, config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server = MockServer(config, host, port)
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rules: list[Rule] | None = None,
+    ) -> None:
+        self.server = MockServer(config, host, port, rules)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="bgr-mock", daemon=True)
 

@@ -10,6 +10,7 @@ from mock_server.answer import IdFactory
 from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.journal import Journal
+from mock_server.rules import RuleBook
 from mock_server.store import ResponseStore
 
 
@@ -20,6 +21,7 @@ class MockState:
     store: ResponseStore = field(default_factory=ResponseStore)
     journal: Journal = field(default_factory=Journal)
     ids: IdFactory = field(default_factory=lambda: IdFactory(0))
+    rules: RuleBook = field(default_factory=RuleBook)
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> MockState:

@@ -10,7 +10,7 @@ from mock_server.errors import response_not_found
 from mock_server.objects import response_object
 from mock_server.params import ResponseParams
 from mock_server.sse import parse_frames
-from mock_server.timeline import Timeline
+from mock_server.timeline import Timeline, TimelineSpec
 
 
 @dataclass(slots=True)
@@ -20,9 +20,21 @@ class StoredResponse:
     created_at: float
     text: str
     timeline: Timeline
+    spec: TimelineSpec = field(default_factory=TimelineSpec)
     cancelled_at: float | None = None
     deleted: bool = False
+    polls: int = 0
+    """Polls answered so far: the clock of a response paced by polls."""
     _waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+    def effective_now(self, now: float) -> float:
+        """The time this response's timeline is read at: real scenario time, or its poll count."""
+        return self.created_at + self.polls if self.spec.paced_by_polls else now
+
+    def record_poll(self) -> None:
+        if self.spec.paced_by_polls:
+            self.polls += 1
+            self.notify()
 
     def status(self, now: float) -> str:
         if self.cancelled_at is not None:
@@ -31,7 +43,7 @@ class StoredResponse:
             return "queued"
         if now < self.timeline.finished_at:
             return "in_progress"
-        return str(self.timeline.final["status"])
+        return self.timeline.final_status
 
     def is_finished(self, now: float) -> bool:
         return self.cancelled_at is not None or self.deleted or now >= self.timeline.finished_at
@@ -39,7 +51,7 @@ class StoredResponse:
     def snapshot(self, now: float) -> dict[str, Any]:
         """The Response object as a poll at `now` sees it."""
         status = self.status(now)
-        if status == self.timeline.final["status"]:
+        if now >= self.timeline.finished_at and status == self.timeline.final_status:
             return self.timeline.final
         return response_object(self.id, self.params, created_at=self.created_at, status=status)
 

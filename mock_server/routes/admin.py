@@ -5,7 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from mock_server.errors import APIError
+from mock_server.exchange import json_body
+from mock_server.faults import FaultSpecError
 from mock_server.routes import json_response
+from mock_server.rules import decode_rule
 from mock_server.state import STATE
 
 ADMIN_PREFIX = "/_bgr"
@@ -38,7 +41,35 @@ async def ground_truth(request: web.Request) -> web.Response:
     return json_response(state.store.get(request.match_info["response_id"]).ground_truth())
 
 
+async def list_rules(request: web.Request) -> web.Response:
+    return json_response({"rules": [rule.as_dict() for rule in request.app[STATE].rules.rules()]})
+
+
+async def add_rule(request: web.Request) -> web.Response:
+    try:
+        rule = decode_rule(json_body(request))
+    except FaultSpecError as error:
+        raise APIError(400, f"Invalid rule: {error}", param=error.field, code="invalid_rule") from None
+    return json_response(request.app[STATE].rules.add(rule).as_dict())
+
+
+async def clear_rules(request: web.Request) -> web.Response:
+    request.app[STATE].rules.clear()
+    return json_response({"cleared": True})
+
+
+async def delete_rule(request: web.Request) -> web.Response:
+    raw = request.match_info["rule_id"]
+    if not (raw.isdigit() and request.app[STATE].rules.remove(int(raw))):
+        raise APIError(404, f"No rule with id '{raw[:64]}'.", param="rule_id")
+    return json_response({"id": int(raw), "deleted": True})
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get(f"{ADMIN_PREFIX}/rules", list_rules)
+    app.router.add_post(f"{ADMIN_PREFIX}/rules", add_rule)
+    app.router.add_delete(f"{ADMIN_PREFIX}/rules", clear_rules)
+    app.router.add_delete(f"{ADMIN_PREFIX}/rules/{{rule_id}}", delete_rule)
     app.router.add_get(f"{ADMIN_PREFIX}/health", health)
     app.router.add_get(f"{ADMIN_PREFIX}/journal", journal)
     app.router.add_delete(f"{ADMIN_PREFIX}/journal", clear_journal)

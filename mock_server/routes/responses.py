@@ -2,55 +2,64 @@
 
 from __future__ import annotations
 
+import zlib
+
 from aiohttp import web
 
 from mock_server.answer import answer_tokens, count_tokens
 from mock_server.errors import APIError
 from mock_server.exchange import journal_entry, json_body
+from mock_server.fault_engine import engage, shaped_spec, stream_filters
 from mock_server.params import parse_cursor, parse_flag, parse_response_params
 from mock_server.routes import json_response
-from mock_server.state import STATE, MockState
+from mock_server.rules import RequestFacts
+from mock_server.state import STATE
 from mock_server.store import StoredResponse
 from mock_server.streaming import send_events
-from mock_server.timeline import build_timeline
+from mock_server.timeline import TimelineSpec, build_timeline
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     params = parse_response_params(json_body(request))
+    facts = RequestFacts(
+        request.method, request.path, params.model, params.input_text, params.stream, params.background, creates=True
+    )
+    faults = await engage(request, state, facts)
     now = state.clock.now()
     response_id = state.ids.next("resp_")
     tokens = answer_tokens(
         state.config.seed, params.model, params.input_text, params.instructions, state.config.answer_tokens
     )
-    timing = state.config.background if params.background else state.config.foreground
+    base = TimelineSpec.from_timing(state.config.background if params.background else state.config.foreground)
+    spec = shaped_spec(base, faults, len(tokens), jitter_seed=zlib.crc32(f"{state.config.seed}:{response_id}".encode()))
     timeline = build_timeline(
-        response_id,
-        state.ids.next("msg_"),
-        params,
-        tokens,
-        count_tokens(params.input_text),
-        now,
-        timing,
+        response_id, state.ids.next("msg_"), params, tokens, count_tokens(params.input_text), now, spec
     )
-    response = StoredResponse(response_id, params, now, "".join(tokens), timeline)
+    response = StoredResponse(response_id, params, now, timeline.text, timeline, spec)
     journal_entry(request).response_id = response_id
     if params.store:
         state.store.add(response)
     if params.stream:
-        return await send_events(request, timeline.log, 0, state.clock, response)
+        return await send_events(request, timeline.log, 0, state.clock, response, stream_filters(faults))
     if not params.background:
         await state.clock.sleep_until(timeline.finished_at)
-    return json_response(response.snapshot(state.clock.now()))
+    return json_response(response.snapshot(response.effective_now(state.clock.now())))
 
 
 async def retrieve_response(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    response = _lookup(request, state)
+    response = _lookup(request)
     stream = parse_flag(request.query.get("stream"), "stream")
     cursor = parse_cursor(request.query.get("starting_after"))
+    log = response.timeline.log
+    age_of_cursor = None
+    if stream and cursor is not None and 0 <= cursor < len(log):
+        age_of_cursor = state.clock.now() - log.visible_at(cursor)
+    faults = await engage(request, state, _facts(request, response, stream), age_of_cursor)
     if not stream:
-        return json_response(response.snapshot(state.clock.now()))
+        response.record_poll()
+        return json_response(response.snapshot(response.effective_now(state.clock.now())))
     if not response.params.background:
         raise APIError(
             400,
@@ -58,30 +67,40 @@ async def retrieve_response(request: web.Request) -> web.StreamResponse:
             param="stream",
         )
     start = 0 if cursor is None else cursor + 1
-    return await send_events(request, response.timeline.log, start, state.clock, response)
+    return await send_events(request, log, start, state.clock, response, stream_filters(faults))
 
 
 async def cancel_response(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    response = _lookup(request, state)
+    response = _lookup(request)
+    await engage(request, state, _facts(request, response, stream=False))
     if not response.params.background:
         raise APIError(400, "Only responses created with background=true can be cancelled.", param="response_id")
-    now = state.clock.now()
+    now = response.effective_now(state.clock.now())
     state.store.cancel(response.id, now)
     return json_response(response.snapshot(now))
 
 
 async def delete_response(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    response = state.store.delete(request.match_info["response_id"])
-    journal_entry(request).response_id = response.id
+    response = _lookup(request)
+    await engage(request, state, _facts(request, response, stream=False))
+    state.store.delete(response.id)
     return json_response({"id": response.id, "object": "response", "deleted": True})
 
 
-def _lookup(request: web.Request, state: MockState) -> StoredResponse:
+def _lookup(request: web.Request) -> StoredResponse:
     response_id = request.match_info["response_id"]
     journal_entry(request).response_id = response_id
-    return state.store.get(response_id)
+    return request.app[STATE].store.get(response_id)
+
+
+def _facts(request: web.Request, response: StoredResponse, stream: bool) -> RequestFacts:
+    """Facts about a request on a stored response: the response's own model and input are matched."""
+    params = response.params
+    return RequestFacts(
+        request.method, request.path, params.model, params.input_text, stream, params.background, creates=False
+    )
 
 
 def add_routes(app: web.Application) -> None:

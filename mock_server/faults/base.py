@@ -1,0 +1,203 @@
+"""What every fault is, the three abilities a fault can have, and the one path that decodes faults from data."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from mock_server.errors import APIError
+from mock_server.timeline import TimelineSpec
+
+FAULT_TYPES: dict[str, type[Fault]] = {}
+
+
+class FaultSpecError(ValueError):
+    """A fault or rule given as data is wrong; `field` is the dotted path to what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A fault's parameters; subclasses add fields and exactly one ability below."""
+
+    type: ClassVar[str]
+
+    def describe(self) -> str:
+        params = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))
+        return f"{self.type}({params})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **dataclasses.asdict(self)}
+
+
+# ---- abilities -------------------------------------------------------------------------
+
+
+@runtime_checkable
+class ShapesTimeline(Protocol):
+    """Decides, when a response is created, how its events unfold (pace, queueing, ending)."""
+
+    def shape(self, spec: TimelineSpec, tokens: int) -> TimelineSpec: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What an intercepting fault may look at; `age_of_cursor` is None unless resuming with a cursor."""
+
+    method: str
+    path: str
+    age_of_cursor: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """Close the connection without answering, after `seconds`."""
+
+    seconds: float
+
+
+Interception = APIError | Delay | HangUp | None
+
+
+@runtime_checkable
+class InterceptsRequest(Protocol):
+    """Answers (or delays) a request before the API does."""
+
+    def intercept(self, context: RequestContext) -> Interception: ...
+
+
+@runtime_checkable
+class FiltersStream(Protocol):
+    """Changes what a stream sends; `stream_filter` gives fresh state for each stream."""
+
+    def stream_filter(self) -> StreamFilter: ...
+
+
+# ---- what stream filters exchange -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Bytes to write. `sequence_number` is set while a chunk is one whole event."""
+
+    data: bytes
+    sequence_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """End the connection now, mid-body: the client sees a dropped stream."""
+
+    reset: bool = False
+    """Send a TCP RST instead of a FIN."""
+
+
+Action = Chunk | Pause | Close
+
+EVENT_STAGE = 0
+BYTE_STAGE = 1
+
+
+class StreamFilter(Protocol):
+    stage: int
+    """Event filters (whole events in) run before byte filters (any bytes in)."""
+
+    def feed(self, action: Action) -> list[Action]: ...
+
+
+# ---- decoding --------------------------------------------------------------------------
+
+
+def register(cls: type[Fault]) -> type[Fault]:
+    FAULT_TYPES[cls.type] = cls
+    return cls
+
+
+def decode_fault(data: Any, field: str = "fault") -> Fault:
+    """A fault from `{"type": NAME, **params}`, every parameter type-checked, errors naming the field."""
+    if not isinstance(data, dict):
+        raise FaultSpecError(field, f"expected a table with a 'type', got {type(data).__name__}")
+    name = data.get("type")
+    if name not in FAULT_TYPES:
+        known = ", ".join(sorted(FAULT_TYPES))
+        raise FaultSpecError(f"{field}.type", f"unknown fault {name!r}; known faults: {known}")
+    cls = FAULT_TYPES[name]
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "type":
+            continue
+        if key not in fields:
+            raise FaultSpecError(f"{field}.{key}", f"unknown parameter of {name}; expected one of {sorted(fields)}")
+        values[key] = _coerce(value, hints[key], f"{field}.{key}")
+    missing = [
+        f.name
+        for f in fields.values()
+        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise FaultSpecError(f"{field}.{missing[0]}", f"required parameter of {name} is missing")
+    try:
+        return cls(**values)
+    except ValueError as error:
+        raise FaultSpecError(field, str(error)) from None
+
+
+def _coerce(value: Any, hint: Any, field: str) -> Any:
+    options = (
+        typing.get_args(hint)
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        else (hint,)
+    )
+    if value is None:
+        if type(None) in options:
+            return None
+        raise FaultSpecError(field, "must not be null")
+    for option in options:
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+        if typing.get_origin(option) is typing.Literal and value in typing.get_args(option):
+            return value
+    expected = " or ".join(_type_name(option) for option in options if option is not type(None))
+    return _fail(field, f"expected {expected}, got {value!r}")
+
+
+def _type_name(option: Any) -> str:
+    if typing.get_origin(option) is typing.Literal:
+        return " | ".join(repr(v) for v in typing.get_args(option))
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(option, str(option))
+
+
+def _fail(field: str, message: str) -> Any:
+    raise FaultSpecError(field, message)
+
+
+def non_negative(**values: float | int | None) -> None:
+    """For faults' __post_init__: every named value is absent or >= 0."""
+    for name, value in values.items():
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must not be negative")
