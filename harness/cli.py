@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 
 import click
 
 from mock_server import MockServer, ServerConfig, Timing
+from mock_server.scenario_file import ScenarioError, load_scenario
 
 DEFAULTS = ServerConfig()
 
@@ -57,6 +59,12 @@ def main() -> None:
     type=click.FloatRange(0, min_open=True),
     help="Real seconds per scenario second.",
 )
+@click.option("--store", default="memory", show_default=True, help="memory, or sqlite:PATH to survive restarts.")
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A scenario file (YAML or TOML): server settings and fault rules; its settings win over these options.",
+)
 @click.option(
     "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1), help="Larger bodies get a 413."
 )
@@ -69,18 +77,30 @@ def serve(
     first_token_seconds: float,
     tokens_per_second: float,
     time_scale: float,
+    store: str,
+    scenario: str | None,
     max_body_bytes: int,
 ) -> None:
     """Serve the mock OpenAI API under /v1 until interrupted."""
-    config = ServerConfig(
-        seed=seed,
-        answer_tokens=answer_tokens,
-        background=Timing(queue_seconds, first_token_seconds, tokens_per_second),
-        time_scale=time_scale,
-        max_body_bytes=max_body_bytes,
-    )
     try:
-        asyncio.run(_serve(MockServer(config, host, port)))
+        config = ServerConfig(
+            seed=seed,
+            answer_tokens=answer_tokens,
+            background=Timing(queue_seconds, first_token_seconds, tokens_per_second),
+            time_scale=time_scale,
+            max_body_bytes=max_body_bytes,
+            store=store,
+        )
+        rules = []
+        if scenario:
+            loaded = load_scenario(scenario)
+            config, rules = loaded.apply(config), loaded.rules
+    except (ValueError, ScenarioError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        asyncio.run(_serve(MockServer(config, host, port, rules)))
+    except sqlite3.Error as error:
+        raise click.ClickException(f"cannot use the store {store}: {error}") from None
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 

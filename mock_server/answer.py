@@ -45,6 +45,11 @@ class IdFactory:
         self._seed = seed
         self._next = start
 
+    @property
+    def position(self) -> int:
+        """How many ids have been made: a restarted server starts from here."""
+        return self._next
+
     def next(self, prefix: str) -> str:
         n = self._next
         self._next += 1

@@ -37,6 +37,8 @@ class ServerConfig:
     foreground: Timing = INSTANT
     time_scale: float = 1.0
     max_body_bytes: int = 1 << 20
+    store: str = "memory"
+    """`memory`, or `sqlite:PATH` to keep responses across restarts."""
     journal_limit: int = 1_000_000
     """Oldest journal entries are dropped past this many (and counted as dropped)."""
 
@@ -45,3 +47,5 @@ class ServerConfig:
             raise ValueError("answer_tokens must be at least 1")
         if not self.time_scale > 0:
             raise ValueError("time_scale must be positive")
+        if self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):
+            raise ValueError(f"store must be 'memory' or 'sqlite:PATH', got {self.store!r}")

@@ -48,6 +48,7 @@ class MockServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            self.state.store.close()
 
     async def __aenter__(self) -> MockServer:
         await self.start()

@@ -11,6 +11,7 @@ from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.journal import Journal
 from mock_server.rules import RuleBook
+from mock_server.sqlite_store import SqliteResponseStore
 from mock_server.store import ResponseStore
 
 
@@ -25,12 +26,20 @@ class MockState:
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> MockState:
+        if config.store.startswith("sqlite:"):
+            durable = SqliteResponseStore(config.store.removeprefix("sqlite:"))
+            store: ResponseStore = durable
+            ids = IdFactory(config.seed, start=durable.id_position())
+        else:
+            store, ids = ResponseStore(), IdFactory(config.seed)
         return cls(
-            config=config,
-            clock=Clock(config.time_scale),
-            journal=Journal(config.journal_limit),
-            ids=IdFactory(config.seed),
+            config=config, clock=Clock(config.time_scale), store=store, journal=Journal(config.journal_limit), ids=ids
         )
+
+    def remember_ids(self) -> None:
+        """After making ids: a durable store keeps the position, so a restart never reuses one."""
+        if isinstance(self.store, SqliteResponseStore):
+            self.store.save_id_position(self.ids.position)
 
 
 STATE = web.AppKey("bgr_state", MockState)

@@ -6,35 +6,70 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from mock_server.answer import answer_tokens, count_tokens
 from mock_server.errors import response_not_found
 from mock_server.objects import response_object
 from mock_server.params import ResponseParams
 from mock_server.sse import parse_frames
-from mock_server.timeline import Timeline, TimelineSpec
+from mock_server.timeline import Timeline, TimelineSpec, build_timeline
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """All a response is made from. Its events are a pure function of this, so it is what a durable store keeps."""
+
+    id: str
+    item_id: str
+    params: ResponseParams
+    created_at: float
+    seed: int
+    answer_length: int
+    spec: TimelineSpec
+
+    def build(self) -> Timeline:
+        params = self.params
+        tokens = answer_tokens(self.seed, params.model, params.input_text, params.instructions, self.answer_length)
+        input_tokens = count_tokens(params.input_text)
+        return build_timeline(self.id, self.item_id, params, tokens, input_tokens, self.created_at, self.spec)
 
 
 @dataclass(slots=True)
 class StoredResponse:
-    id: str
-    params: ResponseParams
-    created_at: float
-    text: str
+    recipe: Recipe
     timeline: Timeline
-    spec: TimelineSpec = field(default_factory=TimelineSpec)
     cancelled_at: float | None = None
     deleted: bool = False
     polls: int = 0
     """Polls answered so far: the clock of a response paced by polls."""
     _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
+    @classmethod
+    def create(cls, recipe: Recipe) -> StoredResponse:
+        return cls(recipe, recipe.build())
+
+    @property
+    def id(self) -> str:
+        return self.recipe.id
+
+    @property
+    def params(self) -> ResponseParams:
+        return self.recipe.params
+
+    @property
+    def created_at(self) -> float:
+        return self.recipe.created_at
+
+    @property
+    def spec(self) -> TimelineSpec:
+        return self.recipe.spec
+
+    @property
+    def text(self) -> str:
+        return self.timeline.text
+
     def effective_now(self, now: float) -> float:
         """The time this response's timeline is read at: real scenario time, or its poll count."""
         return self.created_at + self.polls if self.spec.paced_by_polls else now
-
-    def record_poll(self) -> None:
-        if self.spec.paced_by_polls:
-            self.polls += 1
-            self.notify()
 
     def status(self, now: float) -> str:
         if self.cancelled_at is not None:
@@ -104,6 +139,12 @@ class ResponseStore:
             raise response_not_found(response_id)
         return response
 
+    def record_poll(self, response: StoredResponse) -> None:
+        """A poll moves a response paced by polls one step on."""
+        if response.spec.paced_by_polls:
+            response.polls += 1
+            response.notify()
+
     def cancel(self, response_id: str, now: float) -> StoredResponse:
         """End the response where it stands; later cancels change nothing."""
         response = self.get(response_id)
@@ -120,6 +161,9 @@ class ResponseStore:
         response.deleted = True
         response.notify()
         return response
+
+    def close(self) -> None:
+        """Release what the store holds open (nothing, in memory)."""
 
     def __len__(self) -> int:
         return len(self._responses)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from agent_framework import Agent
 from agent_framework.openai import OpenAIChatClient
 
 from mock_server import MockServer, ServerConfig
+from mock_server.rules import decode_rule
 from tests.conftest import FAST_BACKGROUND
 
 CONFIG = ServerConfig(background=FAST_BACKGROUND, answer_tokens=24)
@@ -58,3 +60,36 @@ async def test_background_stream_read_to_its_final_response() -> None:
         assert final.text == truth["text"]
         # The last update comes from the terminal event and carries no token: the stream is done.
         assert updates[-1].continuation_token is None
+
+
+async def test_background_stream_through_a_connection_drop_resumed_with_its_last_token() -> None:
+    """What agent-framework does after a drop: it resumes with the last token it gave, but sends no cursor."""
+    drop = decode_rule(
+        {"match": {"input_contains": "[drop]"}, "times": 1, "faults": [{"type": "drop_after_events", "events": 10}]}
+    )
+    async with MockServer(CONFIG, rules=[drop]) as server:
+        agent = make_agent(server)
+        session = agent.create_session()
+        first: list = []
+        with pytest.raises(Exception):  # noqa: B017 - whichever error the framework wraps the drop in
+            async for update in agent.run("[drop] a poem", session=session, options={"background": True}, stream=True):
+                first.append(update)
+        token = next(u.continuation_token for u in reversed(first) if u.continuation_token)
+        resumed = [
+            update async for update in agent.run(session=session, options={"continuation_token": token}, stream=True)
+        ]
+
+        truth = server.ground_truth(token["response_id"])
+        before = _appended_text(first)
+        after = _appended_text(resumed)
+        resume_request = server.journal()[-1]
+        # The framework's token holds only the response id, so the resume carries no starting_after...
+        assert resume_request.query == {"stream": "true"}
+        # ...the server replays from the first event, and the text received before the drop comes again.
+        assert after == truth["text"]
+        assert before and truth["text"].startswith(before)
+        assert (before + after).count(before) == 2
+
+
+def _appended_text(updates: list) -> str:
+    return "".join(c.text for u in updates for c in u.contents if c.type == "text" and c.merge_mode == "append")

@@ -6,7 +6,6 @@ import zlib
 
 from aiohttp import web
 
-from mock_server.answer import answer_tokens, count_tokens
 from mock_server.errors import APIError
 from mock_server.exchange import journal_entry, json_body
 from mock_server.fault_engine import engage, shaped_spec, stream_filters
@@ -14,9 +13,9 @@ from mock_server.params import parse_cursor, parse_flag, parse_response_params
 from mock_server.routes import json_response
 from mock_server.rules import RequestFacts
 from mock_server.state import STATE
-from mock_server.store import StoredResponse
+from mock_server.store import Recipe, StoredResponse
 from mock_server.streaming import send_events
-from mock_server.timeline import TimelineSpec, build_timeline
+from mock_server.timeline import TimelineSpec
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:
@@ -26,17 +25,22 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         request.method, request.path, params.model, params.input_text, params.stream, params.background, creates=True
     )
     faults = await engage(request, state, facts)
-    now = state.clock.now()
     response_id = state.ids.next("resp_")
-    tokens = answer_tokens(
-        state.config.seed, params.model, params.input_text, params.instructions, state.config.answer_tokens
-    )
+    length = state.config.answer_tokens
     base = TimelineSpec.from_timing(state.config.background if params.background else state.config.foreground)
-    spec = shaped_spec(base, faults, len(tokens), jitter_seed=zlib.crc32(f"{state.config.seed}:{response_id}".encode()))
-    timeline = build_timeline(
-        response_id, state.ids.next("msg_"), params, tokens, count_tokens(params.input_text), now, spec
+    jitter_seed = zlib.crc32(f"{state.config.seed}:{response_id}".encode())
+    recipe = Recipe(
+        id=response_id,
+        item_id=state.ids.next("msg_"),
+        params=params,
+        created_at=state.clock.now(),
+        seed=state.config.seed,
+        answer_length=length,
+        spec=shaped_spec(base, faults, length, jitter_seed),
     )
-    response = StoredResponse(response_id, params, now, timeline.text, timeline, spec)
+    state.remember_ids()
+    response = StoredResponse.create(recipe)
+    timeline = response.timeline
     journal_entry(request).response_id = response_id
     if params.store:
         state.store.add(response)
@@ -58,7 +62,7 @@ async def retrieve_response(request: web.Request) -> web.StreamResponse:
         age_of_cursor = state.clock.now() - log.visible_at(cursor)
     faults = await engage(request, state, _facts(request, response, stream), age_of_cursor)
     if not stream:
-        response.record_poll()
+        state.store.record_poll(response)
         return json_response(response.snapshot(response.effective_now(state.clock.now())))
     if not response.params.background:
         raise APIError(

@@ -1,0 +1,97 @@
+"""A response store that survives the process: SQLite, one file, written before each answer.
+
+It keeps each response's recipe (request, seed, timeline spec) and what happened to it
+since (cancel, polls), not its events: the events are a pure function of the recipe, so
+a restarted server rebuilds them byte for byte. WAL with synchronous=NORMAL survives a
+SIGKILL of the server (the OS holds committed pages); only a power cut could lose the
+last commits, which a mock need not survive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from mock_server.params import ResponseParams
+from mock_server.store import Recipe, ResponseStore, StoredResponse
+from mock_server.timeline import TimelineSpec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    id TEXT PRIMARY KEY,
+    recipe BLOB NOT NULL,
+    cancelled_at REAL,
+    polls INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class SqliteResponseStore(ResponseStore):
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        for response_id, recipe, cancelled_at, polls in self._db.execute(
+            "SELECT id, recipe, cancelled_at, polls FROM responses ORDER BY rowid"
+        ):
+            response = StoredResponse.create(_decode_recipe(recipe))
+            response.polls = polls
+            super().add(response)
+            if cancelled_at is not None:
+                super().cancel(response_id, cancelled_at)
+
+    def id_position(self) -> int:
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'ids'").fetchone()
+        return int(row[0]) if row else 0
+
+    def save_id_position(self, position: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('ids', ?)", (position,))
+
+    def add(self, response: StoredResponse) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses (id, recipe, cancelled_at, polls) VALUES (?, ?, ?, ?)",
+            (response.id, _encode_recipe(response.recipe), response.cancelled_at, response.polls),
+        )
+        super().add(response)
+
+    def record_poll(self, response: StoredResponse) -> None:
+        super().record_poll(response)
+        if response.spec.paced_by_polls:
+            self._db.execute("UPDATE responses SET polls = ? WHERE id = ?", (response.polls, response.id))
+
+    def cancel(self, response_id: str, now: float) -> StoredResponse:
+        response = super().cancel(response_id, now)
+        self._db.execute("UPDATE responses SET cancelled_at = ? WHERE id = ?", (response.cancelled_at, response_id))
+        return response
+
+    def delete(self, response_id: str) -> StoredResponse:
+        response = super().delete(response_id)
+        self._db.execute("DELETE FROM responses WHERE id = ?", (response_id,))
+        return response
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _encode_recipe(recipe: Recipe) -> bytes:
+    return orjson.dumps(dataclasses.asdict(recipe))
+
+
+def _decode_recipe(raw: bytes) -> Recipe:
+    data = orjson.loads(raw)
+    return Recipe(
+        id=data["id"],
+        item_id=data["item_id"],
+        params=ResponseParams(**data["params"]),
+        created_at=data["created_at"],
+        seed=data["seed"],
+        answer_length=data["answer_length"],
+        spec=TimelineSpec(**data["spec"]),
+    )
