@@ -49,3 +49,33 @@ def test_bad_option_value_exits_non_zero_without_traceback() -> None:
     result = subprocess.run([BGR, "serve", "--port", "99999"], capture_output=True, text=True, timeout=20)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "--port" in result.stderr
+
+
+def test_serve_with_a_scenario_file_applies_its_rules(tmp_path) -> None:
+    scenario = tmp_path / "flaky.yaml"
+    scenario.write_text(
+        "description: first create is a 503\n"
+        "rules:\n"
+        "  - times: 1\n"
+        "    match: {path: /v1/responses}\n"
+        "    faults: [{type: http_error, status: 503}]\n"
+    )
+    process = subprocess.Popen(
+        [BGR, "serve", "--port", "0", "--scenario", str(scenario)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        url = re.search(r"(http://127\.0\.0\.1:\d+/v1)", process.stdout.readline()).group(1)
+        statuses = [send("POST", f"{url}/responses", json_body={"model": "m", "input": "x"}).status for _ in range(2)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    assert statuses == [503, 200]
+
+
+def test_bad_scenario_file_is_a_one_line_error_naming_file_line_and_field(tmp_path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text("rules:\n  - faults:\n      - type: slow\n        jitter: lots\n")
+    result = subprocess.run([BGR, "serve", "--scenario", str(scenario)], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{scenario}:4: rules[0].faults[0].jitter" in result.stderr

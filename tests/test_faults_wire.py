@@ -153,8 +153,9 @@ def test_background_paced_by_polls(start_mock) -> None:
     mock.call(lambda: mock.server.state.rules.add(paced))
     with sdk(mock) as client:
         created = client.responses.create(model="gpt-4o", input="Polls.", background=True)
-        statuses = [client.responses.retrieve(created.id).status for _ in range(6)]
-    assert statuses == ["queued", "in_progress", "in_progress", "in_progress", "completed", "completed"]
+        statuses = [client.responses.retrieve(created.id).status for _ in range(7)]
+    assert created.status == "queued"
+    assert statuses == ["queued", "queued", "in_progress", "in_progress", "in_progress", "completed", "completed"]
 
 
 def test_slow_answer_and_hang_on_polls(start_mock) -> None:

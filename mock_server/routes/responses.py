@@ -62,8 +62,10 @@ async def retrieve_response(request: web.Request) -> web.StreamResponse:
         age_of_cursor = state.clock.now() - log.visible_at(cursor)
     faults = await engage(request, state, _facts(request, response, stream), age_of_cursor)
     if not stream:
+        snapshot = response.snapshot(response.effective_now(state.clock.now()))
+        # Counted after answering, so the first `queued_polls` polls all see `queued`.
         state.store.record_poll(response)
-        return json_response(response.snapshot(response.effective_now(state.clock.now())))
+        return json_response(snapshot)
     if not response.params.background:
         raise APIError(
             400,
