@@ -1,0 +1,186 @@
+"""Shared by the benchmarks and their conftest: servers as subprocesses, the workload, the report.
+
+Every server runs in a process of its own so the load client (in the pytest process) and the
+server never share an interpreter or a GIL; on a 2-core machine each gets roughly one core.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = Path(__file__).resolve().parent
+# The console script installed next to this interpreter (the package has no __main__).
+BGR = Path(sys.executable).parent / "bgr"
+URL_PATTERN = re.compile(rb"(http://127\.0\.0\.1:\d+/v1)")
+
+ANSWER_TOKENS = 64
+EVENTS_PER_STREAM = ANSWER_TOKENS + 8  # created, in_progress, item/part added, deltas, 4 done-events, completed
+STREAM_REQUEST = {"model": "gpt-4o", "input": "Benchmark the streaming path, please.", "stream": True}
+TARGETS = ("bgr", "minimal per-event", "minimal per-stream")
+CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ServerProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    base_url: str
+    """Up to and including `/v1`."""
+
+
+@contextmanager
+def serve_subprocess(name: str, argv: list[str], start_timeout: float = 20.0) -> Iterator[ServerProcess]:
+    """Start a server that prints its URL on stdout; always stop it (SIGTERM, then SIGKILL)."""
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        try:
+            url = _read_url(process, start_timeout)
+            if url is None:
+                stderr.seek(0)
+                tail = stderr.read()[-2000:].decode(errors="replace")
+                status = "exited" if process.poll() is not None else f"printed no URL within {start_timeout}s"
+                raise RuntimeError(f"{name} {status}: {' '.join(argv)}\n{tail}")
+            yield ServerProcess(name, process, url)
+        finally:
+            stop_process(process)
+
+
+def _read_url(process: subprocess.Popen[bytes], timeout: float) -> str | None:
+    # select + os.read rather than readline: a server that hangs before printing must not hang the session.
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while (remaining := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:  # the process exited
+            break
+        seen += chunk
+        if match := URL_PATTERN.search(seen):
+            return match.group(1).decode()
+    return None
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # both servers shut down cleanly on SIGTERM
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedStream:
+    body: bytes
+    """A whole SSE body as bgr served it."""
+    path: Path
+    """The same bytes in a file, for the baseline servers."""
+
+
+COMPLETED_FRAME_START = b"event: response.completed\n"
+
+
+def last_frame_is_completed(body: bytes) -> bool:
+    """Whether a stream ended cleanly: its last frame is `response.completed` and is terminated."""
+    if not body.endswith(b"\n\n"):
+        return False
+    previous_end = body.rfind(b"\n\n", 0, len(body) - 2)
+    return body.startswith(COMPLETED_FRAME_START, previous_end + 2 if previous_end >= 0 else 0)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), to tell server-bound from client-bound."""
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        # Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the line.
+        fields = stat.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def bgr_argv() -> list[str]:
+    return [str(BGR), "serve", "--host", "127.0.0.1", "--port", "0", "--answer-tokens", str(ANSWER_TOKENS)]
+
+
+def minimal_argv(mode: str, frames_file: Path) -> list[str]:
+    script = BENCHMARKS / "minimal_sse_server.py"
+    return [sys.executable, str(script), "--port", "0", "--mode", mode, "--frames", str(frames_file)]
+
+
+# --- results, collected by the benchmarks and printed once at the end ----------------------------
+
+
+@dataclass(slots=True)
+class RoundSample:
+    events: int
+    wall_seconds: float
+    server_cpu_seconds: float
+    client_cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.wall_seconds
+
+
+@dataclass(slots=True)
+class TargetResult:
+    streams_per_round: int
+    events_per_round: int
+    rounds: list[RoundSample] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Events per wall second, median over rounds: the headline figure."""
+        return statistics.median(sample.rate for sample in self.rounds)
+
+    @property
+    def server_cpu(self) -> float:
+        """Busy fraction of the server's core; near 1.0 means the server, not the client, is the limit."""
+        return sum(s.server_cpu_seconds for s in self.rounds) / sum(s.wall_seconds for s in self.rounds)
+
+    @property
+    def client_cpu(self) -> float:
+        return sum(s.client_cpu_seconds for s in self.rounds) / sum(s.wall_seconds for s in self.rounds)
+
+    @property
+    def events_per_server_cpu_second(self) -> float | None:
+        """Server cost per event, whatever the client's speed: comparable even when the client limits.
+
+        None when the rounds were too short to register (CPU time is counted in 10 ms ticks).
+        """
+        cpu = sum(s.server_cpu_seconds for s in self.rounds)
+        return sum(s.events for s in self.rounds) / cpu if cpu >= 0.05 else None
+
+
+@dataclass(slots=True)
+class ThroughputReport:
+    measured: bool
+    """False under --benchmark-disable: one short smoke round per target, indicative only."""
+    concurrency: int
+    results: dict[str, TargetResult] = field(default_factory=dict)
+
+
+REPORT_KEY = pytest.StashKey[ThroughputReport]()

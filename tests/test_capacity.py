@@ -1,0 +1,140 @@
+"""Capacity: `bgr serve` holds 10,000 background responses in well under 1 GiB of resident memory.
+
+A memory assert, not a timing one: the creation loop is bounded in count and in time only so a
+hung server fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+
+BGR = str(Path(sys.executable).parent / "bgr")
+URL_PATTERN = re.compile(rb"(http://127\.0\.0\.1:\d+)/v1")
+RESPONSES = 10_000
+CONCURRENCY = 32
+"""Enough connections to keep the server busy; few enough to be polite to a 2-core machine."""
+CREATE_DEADLINE_SECONDS = 50.0
+RSS_LIMIT_BYTES = 1 << 30
+
+
+def test_ten_thousand_background_responses_fit_in_a_gibibyte() -> None:
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [BGR, "serve", "--host", "127.0.0.1", "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        try:
+            root = _read_url(process, timeout=20.0)
+            assert root is not None, f"bgr serve printed no URL: {_tail(stderr)}"
+            rss_idle = _rss_bytes(process.pid)
+
+            started = time.perf_counter()
+            ids = asyncio.run(_create_background_responses(root))
+            elapsed = time.perf_counter() - started
+            assert len(set(ids)) == RESPONSES
+
+            health = asyncio.run(_get_json(f"{root}/_bgr/health"))
+            assert health["responses"] == RESPONSES
+            rss = _rss_bytes(process.pid)
+            per_response = (rss - rss_idle) / RESPONSES
+            # Reported, not asserted: the figures a capacity plan needs.
+            print(
+                f"\nbgr RSS with {RESPONSES:,} background responses: {rss / 2**20:.1f} MiB "
+                f"(idle {rss_idle / 2**20:.1f} MiB, {per_response:,.0f} bytes per response; "
+                f"created in {elapsed:.1f} s)"
+            )
+            assert rss < RSS_LIMIT_BYTES, f"RSS {rss / 2**20:.1f} MiB for {RESPONSES} responses"
+        finally:
+            _stop(process)
+        assert "Traceback" not in _tail(stderr)
+
+
+async def _create_background_responses(root: str) -> list[str]:
+    """POST RESPONSES distinct background requests, CONCURRENCY at a time; returns their ids."""
+    url = f"{root}/v1/responses"
+    indexes = iter(range(RESPONSES))  # shared by the workers: each request is sent exactly once
+    ids: list[str] = []
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        for index in indexes:
+            body = {"model": "gpt-4o", "input": f"Capacity request number {index}.", "background": True}
+            async with session.post(url, json=body) as response:
+                payload = await response.json()
+            assert response.status == 200, payload
+            assert payload["status"] == "queued" and payload["background"] is True, payload
+            ids.append(payload["id"])
+
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with (
+        aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session,
+        asyncio.timeout(CREATE_DEADLINE_SECONDS),
+    ):
+        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
+    return ids
+
+
+async def _get_json(url: str) -> dict[str, object]:
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
+        session.get(url) as response,
+    ):
+        assert response.status == 200
+        payload: dict[str, object] = await response.json()
+        return payload
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident set size of a live process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            value, unit = line.split()[1:3]
+            assert unit == "kB", line
+            return int(value) * 1024
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def _read_url(process: subprocess.Popen[bytes], timeout: float) -> str | None:
+    # select + os.read, not readline: a server that never prints must fail the test, not hang it.
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while (remaining := deadline - time.monotonic()) > 0 and select.select([fd], [], [], remaining)[0]:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return None
+        seen += chunk
+        if match := URL_PATTERN.search(seen):
+            return match.group(1).decode()
+    return None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def _tail(stderr: IO[bytes]) -> str:
+    stderr.seek(0)
+    return stderr.read()[-2000:].decode(errors="replace")
