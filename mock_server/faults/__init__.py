@@ -6,48 +6,14 @@ answered, or it filters the bytes of a stream. Which faults apply to a request i
 by rules (see `mock_server/rules.py`), never by the faults themselves.
 """
 
-from mock_server.faults import (
-    background,
-    cancel_midway,
-    drop_after_bytes,
-    drop_after_events,
-    drop_after_seconds,
-    expire_cursors,
-    fail,
-    hang,
-    http_error,
-    incomplete,
-    malformed_event,
-    reset,
-    sequence_gap,
-    sequence_repeat,
-    slice_writes,
-    slow,
-    slow_answer,
-    stall,
-)
+import importlib
+import pkgutil
+
 from mock_server.faults.base import FAULT_TYPES, Fault, FaultSpecError, decode_fault
 
-__all__ = ["FAULT_TYPES", "Fault", "FaultSpecError", "decode_fault"]
+# Every module beside base.py is one fault that registers itself on import: adding a file adds a fault.
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
-# Imported for their registration side effect; listed so the linter sees them used.
-_REGISTERED = (
-    background,
-    cancel_midway,
-    drop_after_bytes,
-    drop_after_events,
-    drop_after_seconds,
-    expire_cursors,
-    fail,
-    hang,
-    http_error,
-    incomplete,
-    malformed_event,
-    reset,
-    sequence_gap,
-    sequence_repeat,
-    slice_writes,
-    slow,
-    slow_answer,
-    stall,
-)
+__all__ = ["FAULT_TYPES", "Fault", "FaultSpecError", "decode_fault"]
