@@ -37,7 +37,9 @@ from benchmarks.support import (
 )
 
 STREAMS_PER_ROUND = 2000
-"""Measured rounds: 2000 streams x 72 events, 0.3 to 1.2 s per round on the 2-core reference machine."""
+"""Measured rounds: 2000 streams x 72 events; about 0.2 s (per-stream baseline) to 1.2 s (per-event) per round
+on the 2-core reference machine. bgr stores every response (store defaults to true), so its heap grows over
+the rounds as it would under real load."""
 ROUNDS = 7
 WARMUP_STREAMS = 400
 """Unmeasured, before the rounds: opens the keep-alive connections and warms both processes."""
