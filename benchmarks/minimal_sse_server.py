@@ -1,10 +1,12 @@
 """The throughput baseline: the least an aiohttp handler can do to serve a fixed SSE stream.
 
 It answers `POST /v1/responses` with frames captured from a real bgr response (byte-identical),
-so the only difference from bgr is the work bgr does per request. Two modes:
+so the only difference from bgr is the work bgr does per request. Four modes:
 
-- `per-event`: one `await resp.write(frame)` per event, as a naive SSE handler does;
-- `per-stream`: one write of all frames joined, the best a streaming handler can do.
+- `per-event`: one `await resp.write(frame)` per event of pre-built bytes;
+- `per-stream`: one write of all pre-built frames joined: the best any streaming handler can do;
+- `encode-per-event` / `encode-per-stream`: what a minimal SSE handler usually is: it encodes its
+  events (the same payloads, with orjson) for every request, then writes them per event or at once.
 
 Usage: python benchmarks/minimal_sse_server.py --port 0 --mode per-stream --frames FILE
 Prints `minimal sse serving http://127.0.0.1:PORT/v1` once it is listening; stops on SIGINT/SIGTERM.
@@ -16,14 +18,17 @@ import argparse
 import asyncio
 import signal
 from pathlib import Path
+from typing import Any
 
+import orjson
 from aiohttp import web
 
 # Same headers as bgr's streams (mock_server/streaming.py), so clients parse the same thing.
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-MODES = ("per-event", "per-stream")
+MODES = ("per-event", "per-stream", "encode-per-event", "encode-per-stream")
 FRAMES = web.AppKey("frames", list[bytes])
 BODY = web.AppKey("body", bytes)
+PAYLOADS = web.AppKey("payloads", list[dict[str, Any]])
 
 
 def split_frames(raw: bytes) -> list[bytes]:
@@ -57,11 +62,45 @@ async def per_stream(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+def encode(payloads: list[dict[str, Any]]) -> list[bytes]:
+    return [b"event: " + p["type"].encode() + b"\ndata: " + orjson.dumps(p) + b"\n\n" for p in payloads]
+
+
+async def encode_per_event(request: web.Request) -> web.StreamResponse:
+    await request.read()
+    resp = web.StreamResponse(headers=SSE_HEADERS)
+    await resp.prepare(request)
+    for frame in encode(request.app[PAYLOADS]):
+        await resp.write(frame)
+    await resp.write_eof()
+    return resp
+
+
+async def encode_per_stream(request: web.Request) -> web.StreamResponse:
+    await request.read()
+    resp = web.StreamResponse(headers=SSE_HEADERS)
+    await resp.prepare(request)
+    await resp.write(b"".join(encode(request.app[PAYLOADS])))
+    await resp.write_eof()
+    return resp
+
+
+HANDLERS = {
+    "per-event": per_event,
+    "per-stream": per_stream,
+    "encode-per-event": encode_per_event,
+    "encode-per-stream": encode_per_stream,
+}
+
+
 def build_app(frames: list[bytes], mode: str) -> web.Application:
     app = web.Application()
     app[FRAMES] = frames
     app[BODY] = b"".join(frames)  # joined once: the per-stream handler does no per-request copying
-    app.router.add_post("/v1/responses", per_event if mode == "per-event" else per_stream)
+    app[PAYLOADS] = [orjson.loads(frame.split(b"\ndata: ", 1)[1]) for frame in frames]
+    if encode(app[PAYLOADS]) != frames:
+        raise ValueError("re-encoding the captured payloads does not give the captured bytes")
+    app.router.add_post("/v1/responses", HANDLERS[mode])
     return app
 
 

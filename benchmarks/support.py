@@ -31,7 +31,7 @@ URL_PATTERN = re.compile(rb"(http://127\.0\.0\.1:\d+/v1)")
 ANSWER_TOKENS = 64
 EVENTS_PER_STREAM = ANSWER_TOKENS + 8  # created, in_progress, item/part added, deltas, 4 done-events, completed
 STREAM_REQUEST = {"model": "gpt-4o", "input": "Benchmark the streaming path, please.", "stream": True}
-TARGETS = ("bgr", "minimal per-event", "minimal per-stream")
+TARGETS = ("bgr", "minimal per-event", "minimal per-stream", "encode per-event", "encode per-stream")
 CONCURRENCY = 8
 
 

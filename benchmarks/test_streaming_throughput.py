@@ -48,7 +48,12 @@ SMOKE_STREAMS = 200
 ROUND_TIMEOUT_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 
-BASELINE_MODES = {"minimal per-event": "per-event", "minimal per-stream": "per-stream"}
+BASELINE_MODES = {
+    "minimal per-event": "per-event",
+    "minimal per-stream": "per-stream",
+    "encode per-event": "encode-per-event",
+    "encode per-stream": "encode-per-stream",
+}
 
 
 @pytest.fixture(params=TARGETS, ids=lambda name: name.replace(" ", "-"))

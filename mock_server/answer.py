@@ -7,7 +7,6 @@ token count is the delta count. Identical requests under one seed get identical 
 from __future__ import annotations
 
 import hashlib
-import random
 
 _WORDS = (
     "agent background response token stream resume poll cursor event sequence queue model "
@@ -21,16 +20,26 @@ _WORDS = (
 ).split()
 
 
+_SPACED = [" " + word for word in _WORDS]
+_DIGEST_BYTES = 64
+
+
 def answer_tokens(seed: int, model: str, input_text: str, instructions: str | None, length: int) -> list[str]:
-    """`length` tokens; the first has no leading space, the answer ends with a period."""
-    digest = hashlib.blake2b(
-        f"{seed}\x00{model}\x00{instructions or ''}\x00{input_text}".encode(), digest_size=8
-    ).digest()
-    rng = random.Random(int.from_bytes(digest, "big"))
-    words = rng.choices(_WORDS, k=length)
-    words[0] = words[0].capitalize()
-    words[-1] += "."
-    return [words[0], *(" " + word for word in words[1:])]
+    """`length` tokens; the first has no leading space, the answer ends with a period.
+
+    Word choices come straight from a keyed hash stream (one byte per token), which is
+    deterministic across Python versions and much cheaper than seeding a `random.Random`.
+    """
+    key = f"{seed}\x00{model}\x00{instructions or ''}\x00{input_text}".encode()
+    stream = b"".join(
+        hashlib.blake2b(key, digest_size=_DIGEST_BYTES, salt=block.to_bytes(16, "big")).digest()
+        for block in range(-(-length // _DIGEST_BYTES))
+    )
+    size = len(_SPACED)
+    tokens = [_SPACED[byte % size] for byte in stream[:length]]
+    tokens[0] = tokens[0][1:].capitalize()
+    tokens[-1] += "."
+    return tokens
 
 
 def count_tokens(text: str) -> int:

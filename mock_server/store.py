@@ -36,7 +36,7 @@ class Recipe:
 @dataclass(slots=True)
 class StoredResponse:
     recipe: Recipe
-    timeline: Timeline
+    _timeline: Timeline | None
     cancelled_at: float | None = None
     deleted: bool = False
     polls: int = 0
@@ -46,6 +46,16 @@ class StoredResponse:
     @classmethod
     def create(cls, recipe: Recipe) -> StoredResponse:
         return cls(recipe, recipe.build())
+
+    @property
+    def timeline(self) -> Timeline:
+        if self._timeline is None:
+            self._timeline = self.recipe.build()
+        return self._timeline
+
+    def forget_timeline(self) -> None:
+        """Drop the encoded events; they are rebuilt, identical, from the recipe when next read."""
+        self._timeline = None
 
     @property
     def id(self) -> str:
@@ -132,6 +142,11 @@ class ResponseStore:
 
     def add(self, response: StoredResponse) -> None:
         self._responses[response.id] = response
+        timeline = response.timeline
+        if timeline.finished_at <= response.created_at and response.cancelled_at is None:
+            # Finished the moment it was made (a foreground answer): nothing will change it, and
+            # holding its ~20 KB of frames costs more than rebuilding them on the rare read back.
+            response.forget_timeline()
 
     def get(self, response_id: str) -> StoredResponse:
         response = self._responses.get(response_id)

@@ -12,6 +12,8 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import orjson
+
 from mock_server.config import Timing
 from mock_server.event_log import EventLog
 from mock_server.objects import output_message, output_text, response_object, response_usage
@@ -71,7 +73,8 @@ def build_timeline(
     created_at: float,
     spec: TimelineSpec,
 ) -> Timeline:
-    log = EventLog()
+    frames: list[bytes] = []
+    times: list[float] = []
     kept = tokens if spec.outcome_after_deltas is None else tokens[: spec.outcome_after_deltas]
     text = "".join(kept)
     started_at = created_at + (spec.queue_seconds if params.background else 0.0)
@@ -82,8 +85,9 @@ def build_timeline(
         return response_object(response_id, params, created_at=created_at, status=status, **terminal)
 
     def emit(at: float, payload: dict[str, Any]) -> None:
-        payload["sequence_number"] = len(log)
-        log.append(event_frame(payload), at)
+        payload["sequence_number"] = len(frames)
+        frames.append(event_frame(payload))
+        times.append(at)
 
     part_base = {"item_id": item_id, "output_index": 0, "content_index": 0}
     emit(
@@ -97,8 +101,8 @@ def build_timeline(
         {"type": "response.output_item.added", "output_index": 0, "item": output_message(item_id, "in_progress", [])},
     )
     emit(started_at, {"type": "response.content_part.added", **part_base, "part": output_text("")})
-    for token, at in zip(kept, delta_times, strict=True):
-        emit(at, {"type": "response.output_text.delta", **part_base, "delta": token, "logprobs": []})
+    frames.extend(_delta_frames(part_base, kept, len(frames)))
+    times.extend(delta_times)
 
     usage = response_usage(input_tokens, len(kept))
     if spec.outcome == "cancelled":
@@ -119,14 +123,34 @@ def build_timeline(
         else:
             final = snapshot("incomplete", output=[message], usage=usage, incomplete_reason=spec.incomplete_reason)
         emit(finished_at, {"type": f"response.{spec.outcome}", "response": final})
-    log.seal()
-    return Timeline(log, started_at, finished_at, spec.outcome, text, final)
+    return Timeline(EventLog.sealed(frames, times), started_at, finished_at, spec.outcome, text, final)
+
+
+def _delta_frames(part_base: dict[str, Any], tokens: list[str], first_sequence: int) -> list[bytes]:
+    """The text deltas' frames, byte for byte what `event_frame` makes of each one.
+
+    They differ only in the token and the sequence number, so the rest is encoded once
+    around placeholders instead of a dict and a JSON encoding per token. The split is
+    safe: orjson escapes quotes inside ids, so the placeholders can only match the keys.
+    """
+    template = event_frame(
+        {"type": "response.output_text.delta", **part_base, "delta": "", "logprobs": [], "sequence_number": 0}
+    )
+    head, tail = template.split(b'"delta":"",', 1)
+    middle, end = tail.rsplit(b'"sequence_number":0', 1)
+    # One bytes %-format per delta; literal % in the fixed parts is escaped.
+    pattern = b"%%".join(head.split(b"%")) + b'"delta":%s,' + b"%%".join(middle.split(b"%"))
+    pattern += b'"sequence_number":%d' + b"%%".join(end.split(b"%"))
+    dumps = orjson.dumps
+    return [pattern % (dumps(token), sequence) for sequence, token in enumerate(tokens, first_sequence)]
 
 
 def _delta_times(first_at: float, count: int, spec: TimelineSpec) -> list[float]:
     if count == 0:
         return []
     gap = 1.0 / spec.tokens_per_second if spec.tokens_per_second > 0 else 0.0
+    if gap == 0.0:
+        return [first_at] * count
     rng = random.Random(spec.jitter_seed) if spec.jitter > 0 else None
     times = [first_at]
     for _ in range(count - 1):
