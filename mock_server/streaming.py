@@ -51,6 +51,7 @@ async def send_events(
         return web.Response(body=log.frames(min(start, end), end), headers=SSE_HEADERS)
     stream = web.StreamResponse(headers=SSE_HEADERS)
     await stream.prepare(request)
+    journal_entry(request).status = stream.status  # sent now, whatever happens to the body later
     loop = asyncio.get_running_loop()
     started = clock.now()
     close_at = started + min(

@@ -28,7 +28,13 @@ async def journal(request: web.Request) -> web.Response:
     response_id = request.query.get("response_id")
     if response_id:
         entries = [entry for entry in entries if entry.response_id == response_id]
-    return json_response({"dropped": state.journal.dropped, "entries": [entry.as_dict() for entry in entries]})
+    return json_response(
+        {
+            "dropped": state.journal.dropped,
+            "next_index": state.journal.dropped + len(state.journal),
+            "entries": [entry.as_dict() for entry in entries],
+        }
+    )
 
 
 async def clear_journal(request: web.Request) -> web.Response:

@@ -1,0 +1,42 @@
+"""null-means-done: a token while in progress, null exactly when finished, with the complete answer."""
+
+from __future__ import annotations
+
+from harness.checks.base import Verdict, check
+from harness.checks.evidence import describe, truth
+from harness.history import History
+from harness.results import Level
+
+
+@check(
+    "null-means-done",
+    Level.MUST,
+    "A token comes back while the operation is in progress and null exactly when it is finished, "
+    "with the complete final answer.",
+)
+def null_means_done(history: History) -> Verdict:
+    expected_truth = truth(history)
+    full = expected_truth["text"]
+    completed = expected_truth["final_status"] == "completed"
+    problems: list[str] = []
+    for call in history.calls:
+        if call.stream:
+            updates = call.updates
+            for number, update in enumerate(updates):
+                later_text = any(later.text for later in updates[number + 1 :])
+                if update.token is None and later_text:
+                    problems.append(
+                        f"call {call.index} update {number} ({update.kind or 'update'}) has a null token, "
+                        "yet content follows: a caller would stop here"
+                    )
+                    break
+        elif call.token_out is None and call.error is None and completed and call.text != full:
+            problems.append(f"call {call.index} returned a null token with {len(call.text)} of {len(full)} chars")
+        if call.token_out is not None and call.status == "completed":
+            problems.append(f"call {call.index} reported status completed yet returned a token")
+    return Verdict(
+        passed=not problems,
+        expected="a token on every update until the end; null only with the complete answer",
+        measured="; ".join(problems) or "tokens null exactly at the end",
+        evidence=tuple(describe(call) for call in history.calls),
+    )

@@ -1,0 +1,32 @@
+"""terminal-honesty: failed, cancelled and incomplete endings are reported as such, never as a success."""
+
+from __future__ import annotations
+
+from harness.checks.base import NotApplicable, Verdict, check
+from harness.checks.evidence import TERMINAL_FAILURES, describe, truth
+from harness.history import History
+from harness.results import Level
+
+
+@check(
+    "terminal-honesty",
+    Level.MUST,
+    "Failed, cancelled and incomplete operations are reported as such (an error or a status), "
+    "never as a successful answer.",
+)
+def terminal_honesty(history: History) -> Verdict:
+    ending = truth(history)["final_status"]
+    if ending not in TERMINAL_FAILURES:
+        raise NotApplicable(f"the response ended {ending}")
+    final = history.final_call
+    if final is None:
+        return Verdict(False, f"the agent reports {ending}", "no call was made")
+    honest = final.error is not None or final.status == ending
+    if final.token_out is not None and final.error is None:
+        measured = "the last call still returned a token (the ending was never reported)"
+        honest = False
+    elif honest:
+        measured = f"reported: status={final.status!r}, error={final.error!r}"
+    else:
+        measured = f"reported as success: status={final.status!r}, no error, {len(final.text)} chars of text"
+    return Verdict(honest, f"an error or status {ending!r}", measured, evidence=(describe(final),))
