@@ -9,6 +9,7 @@ import sqlite3
 
 import click
 
+from harness.run_command import run_command
 from mock_server import MockServer, ServerConfig, Timing
 from mock_server.scenario_file import ScenarioError, load_scenario
 
@@ -122,3 +123,6 @@ async def _serve(server: MockServer) -> None:
     click.echo(f"bgr mock serving {server.base_url} (admin: {server.url}/_bgr/health)")
     await stop.wait()
     await server.stop()
+
+
+main.add_command(run_command)

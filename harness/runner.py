@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from harness.adapters import make_adapter
-from harness.adapters.base import AgentEnvironment
+from harness.adapters.base import AgentAdapter, AgentEnvironment
 from harness.caller import Caller
 from harness.checks import CHECKS
 from harness.history import History, ServerRecord
@@ -38,16 +38,23 @@ class RunSettings:
 
 
 Progress = Callable[[Scenario, ScenarioResult | None], None]
+AdapterFactory = Callable[[], AgentAdapter]
 
 
-async def run(settings: RunSettings, scenarios: Sequence[Scenario], progress: Progress | None = None) -> RunResult:
+async def run(
+    settings: RunSettings,
+    scenarios: Sequence[Scenario],
+    progress: Progress | None = None,
+    adapter_factory: AdapterFactory | None = None,
+) -> RunResult:
+    """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     results = []
     async with _mock(settings) as admin:
         for scenario in scenarios:
             if progress:
                 progress(scenario, None)
-            result = await run_scenario(settings, scenario, admin)
+            result = await run_scenario(settings, scenario, admin, adapter_factory)
             results.append(result)
             if progress:
                 progress(scenario, result)
@@ -58,12 +65,14 @@ async def run(settings: RunSettings, scenarios: Sequence[Scenario], progress: Pr
     return RunResult(settings.agent, settings.seed, settings.time_scale, started, tuple(results), stale)
 
 
-async def run_scenario(settings: RunSettings, scenario: Scenario, admin: MockAdmin) -> ScenarioResult:
+async def run_scenario(
+    settings: RunSettings, scenario: Scenario, admin: MockAdmin, adapter_factory: AdapterFactory | None = None
+) -> ScenarioResult:
     began = time.monotonic()
     marker = f"[bgr:{scenario.id}:{_nonce(settings.seed, scenario.id)}]"
     position = await admin.journal_position()
     rule_ids = [await admin.add_rule(rule) for rule in scenario.rules(marker)]
-    adapter = make_adapter(settings.agent)
+    adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
     environment = AgentEnvironment(f"{admin.url}/v1", "bgr-test-key", MODEL, settings.time_scale)
     caller = Caller(adapter, settings.time_scale)
     error = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+
 from harness.adapters.base import AgentAdapter
 
 
 def make_adapter(spec: str) -> AgentAdapter:
-    """`openai`, `agent-framework`, or `cmd:<command line>`."""
+    """`openai`, `agent-framework`, `cmd:<command line>`, or `py:<module>:<factory>` (an adapter in Python)."""
     if spec == "openai":
         from harness.adapters.openai_agent import OpenAIAgent
 
@@ -19,4 +21,11 @@ def make_adapter(spec: str) -> AgentAdapter:
         from harness.adapters.command import CommandAdapter
 
         return CommandAdapter(spec[4:].strip())
-    raise ValueError(f"unknown agent {spec!r}: use openai, agent-framework or cmd:<command>")
+    if spec.startswith("py:"):
+        module_name, _, factory_name = spec[3:].partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), factory_name)
+        except (ImportError, AttributeError, ValueError) as error:
+            raise ValueError(f"cannot load the adapter {spec!r}: {error}") from None
+        return factory()  # type: ignore[no-any-return]
+    raise ValueError(f"unknown agent {spec!r}: use openai, agent-framework, cmd:<command> or py:<module>:<factory>")

@@ -78,8 +78,9 @@ class AgentFrameworkAgent:
                     for content in update.contents
                     if content.type == "text" and getattr(content, "merge_mode", "append") == "append"
                 )
-                kinds = ",".join(sorted({content.type for content in update.contents})) or "update"
-                updates.append(AgentUpdate(text, _dump(update.continuation_token), kinds, time.monotonic()))
+                updates.append(
+                    AgentUpdate(text, _dump(update.continuation_token), _event_type(update), time.monotonic())
+                )
                 if max_updates is not None and len(updates) >= max_updates:
                     return AgentReply(tuple(updates), updates[-1].token, cut=True)
         except Exception as error:  # a dropped stream or a failure, as the framework reports it
@@ -90,6 +91,13 @@ class AgentFrameworkAgent:
             with contextlib.suppress(Exception):
                 await stream.close()
         return AgentReply(tuple(updates), updates[-1].token if updates else None)
+
+
+def _event_type(update: Any) -> str:
+    """The Responses API event behind an update, for the report (the framework keeps it as raw data)."""
+    raw = getattr(update, "raw_representation", None)
+    raw = getattr(raw, "raw_representation", raw)
+    return str(getattr(raw, "type", "") or "update")
 
 
 def _dump(token: Any) -> str | None:

@@ -1,0 +1,72 @@
+"""The harness tested like any other program: the reference agent passes, broken agents fail as they should."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.results import Level, Status
+from harness.runner import RunSettings, run
+from harness.scenarios import discover
+from tests import broken_agents
+
+SCENARIOS = {scenario.id: scenario for scenario in discover()}
+
+
+async def run_agent(factory, scenario_ids: list[str]):
+    settings = RunSettings(agent=factory.name, seed=1)
+    return await run(settings, [SCENARIOS[i] for i in scenario_ids], adapter_factory=factory)
+
+
+async def test_reference_agent_passes_every_must_check_of_every_suite() -> None:
+    from harness.adapters.openai_agent import OpenAIAgent
+
+    result = await run_agent(OpenAIAgent, list(SCENARIOS))
+    failures = [
+        f"{s.scenario}:{c.id} {c.status} {c.measured}"
+        for s in result.scenarios
+        for c in s.checks
+        if c.status is not Status.SUCCESS
+    ]
+    assert not [s.error for s in result.scenarios if s.error]
+    assert failures == []
+    assert result.passed
+    core = [s for s in result.scenarios if s.suite == "core"]
+    assert {c.level for s in core for c in s.checks} == {Level.MUST, Level.SHOULD}
+
+
+@pytest.mark.parametrize(
+    ("agent", "scenario", "check_id"),
+    [
+        (broken_agents.NullTooEarly, "poll-to-completion", "null-means-done"),
+        (broken_agents.RepeatingResume, "stream-cut-and-resume", "resume-exactly-once"),
+        (broken_agents.SkippingResume, "cut-mid-delta", "resume-exactly-once"),
+        (broken_agents.ResendsPrompt, "poll-to-completion", "poll-without-input"),
+        (broken_agents.FailureAsEmptySuccess, "failed-ending", "terminal-honesty"),
+        (broken_agents.FailureAsEmptySuccess, "incomplete-stream", "terminal-honesty"),
+    ],
+)
+async def test_broken_agents_fail_with_the_expected_check(agent, scenario: str, check_id: str) -> None:
+    result = await run_agent(agent, [scenario])
+    (scenario_result,) = result.scenarios
+    statuses = {check.id: check.status for check in scenario_result.checks}
+    assert statuses[check_id] is Status.FAILURE, scenario_result.checks
+    assert not result.passed
+    failing = next(check for check in scenario_result.checks if check.id == check_id)
+    assert failing.measured and failing.expected
+    assert f"--scenario {scenario}" in scenario_result.reproduce
+
+
+async def test_expected_failures_baseline_and_staleness() -> None:
+    settings = RunSettings(
+        agent="broken",
+        seed=1,
+        expected_failures=frozenset({"poll-to-completion:null-means-done", "stream-to-completion:null-means-done"}),
+    )
+    scenarios = [SCENARIOS["poll-to-completion"], SCENARIOS["stream-to-completion"]]
+    result = await run(settings, scenarios, adapter_factory=broken_agents.NullTooEarly)
+    poll = result.scenarios[0]
+    assert [c.expected_failure for c in poll.checks if c.id == "null-means-done"] == [True]
+    assert not poll.failed
+    # The stream scenario's null-means-done passes for this agent: its baseline entry is stale and fails the run.
+    assert result.stale_expected_failures == ("stream-to-completion:null-means-done",)
+    assert not result.passed
