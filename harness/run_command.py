@@ -62,7 +62,7 @@ def run_command(
     try:
         catalogue = discover()
         chosen = select(catalogue, suites, scenario_refs)
-    except (ScenarioFileError, click.BadParameter) as error:
+    except ScenarioFileError as error:
         raise click.ClickException(str(error)) from None
     if list_only:
         print_catalogue(console, catalogue)

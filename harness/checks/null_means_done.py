@@ -19,6 +19,7 @@ def null_means_done(history: History) -> Verdict:
     full = expected_truth["text"]
     completed = expected_truth["final_status"] == "completed"
     problems: list[str] = []
+    shown: list[str] = []
     for call in history.calls:
         if call.stream:
             updates = call.updates
@@ -29,6 +30,11 @@ def null_means_done(history: History) -> Verdict:
                         f"call {call.index} update {number} ({update.kind or 'update'}) has a null token, "
                         "yet content follows: a caller would stop here"
                     )
+                    shown += [
+                        f"call {call.index} update {n} {u.kind or 'update'}: "
+                        f"token {'null' if u.token is None else f'{u.token_bytes} B'}, text {u.text[:20]!r}"
+                        for n, u in enumerate(updates[: max(number + 6, 8)])
+                    ]
                     break
         elif call.token_out is None and call.error is None and completed and call.text != full:
             problems.append(f"call {call.index} returned a null token with {len(call.text)} of {len(full)} chars")
@@ -38,5 +44,5 @@ def null_means_done(history: History) -> Verdict:
         passed=not problems,
         expected="a token on every update until the end; null only with the complete answer",
         measured="; ".join(problems) or "tokens null exactly at the end",
-        evidence=tuple(describe(call) for call in history.calls),
+        evidence=(*shown, *(describe(call) for call in history.calls)),
     )

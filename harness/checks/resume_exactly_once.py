@@ -28,6 +28,12 @@ def resume_exactly_once(history: History) -> Verdict:
             problems.append(
                 f"{chars} chars {verb} (first in call {first.call}, update {first.update}: {first.text[:40]!r})"
             )
+    for call in history.calls:
+        if call.cut and call.token_out is None:
+            problems.append(
+                f"call {call.index} was cut after an update with a null token: the caller took the stream as "
+                "complete and could not resume"
+            )
     delivered = delivery.delivered()
     complete = history.final_call is not None and history.final_call.token_out is None
     if complete and delivered != expected_truth["text"] and not problems:
@@ -36,9 +42,22 @@ def resume_exactly_once(history: History) -> Verdict:
         passed=not problems,
         expected=f"{len(expected_truth['text'])} chars delivered once, in order",
         measured="; ".join(problems) or f"{len(delivered)} chars delivered once, in order",
-        evidence=tuple(
-            f"call {s.call} update {s.update} {s.kind} [{s.start}:{s.end}] {s.text[:50]!r}"
-            for s in delivery.segments
-            if s.kind != "ok"
-        )[:20],
+        evidence=(
+            *_resume_requests(history),
+            *(
+                f"call {s.call} update {s.update} {s.kind} [{s.start}:{s.end}] {s.text[:50]!r}"
+                for s in delivery.segments
+                if s.kind != "ok"
+            ),
+        )[:24],
     )
+
+
+def _resume_requests(history: History) -> list[str]:
+    """What each resume asked the server for: the cursor decides what can repeat or go missing."""
+    return [
+        f"request {e['index']}: {e['method']} {e['path']} starting_after="
+        f"{e.get('query', {}).get('starting_after', '(none: replay from the first event)')}"
+        for e in history.server.journal
+        if e["method"] == "GET" and e.get("query", {}).get("stream") == "true"
+    ]

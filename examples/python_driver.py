@@ -1,0 +1,174 @@
+"""An agent for the bgr harness, speaking the cmd protocol (docs/cmd-protocol.md) on stdin/stdout.
+
+It is a real agent: every call goes through the `openai` SDK's Responses API with
+`background=True`, the way an application would use it. The harness runs it as the agent
+`cmd:python examples/python_driver.py` (in Python: `CommandAdapter("python examples/python_driver.py")`).
+
+The harness starts this program with OPENAI_BASE_URL, OPENAI_API_KEY, BGR_MODEL and
+BGR_TIME_SCALE set, sends one JSON request per line on stdin and reads JSON lines from
+stdout. Stdout is for protocol lines only: anything else (logs, tracebacks) goes to stderr.
+
+The continuation token is JSON text, like the one .NET's OpenAI client uses:
+    {"response_id": "resp_...", "sequence_number": 12}   (sequence_number only when streaming)
+It holds everything needed to continue, so a token written by one process works in the
+next one. The token is null once the response is terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from openai import OpenAI
+
+PROTOCOL = 1
+NAME = "python-openai-responses"
+TERMINAL_STATUSES = {"completed", "failed", "cancelled", "incomplete"}
+# The events that end a stream; they carry the final Response. (A cancel ends a stream with none.)
+TERMINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete"}
+
+
+def send(message: dict[str, Any]) -> None:
+    """Write one protocol line. Flushing matters: the harness waits for whole lines."""
+    sys.stdout.write(json.dumps({"protocol": PROTOCOL, **message}) + "\n")
+    sys.stdout.flush()
+
+
+def make_token(response_id: str, sequence_number: int | None = None) -> str:
+    token: dict[str, Any] = {"response_id": response_id}
+    if sequence_number is not None:
+        token["sequence_number"] = sequence_number
+    return json.dumps(token)
+
+
+def read_token(token: str) -> tuple[str, int | None]:
+    data = json.loads(token)
+    return data["response_id"], data.get("sequence_number")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def failure(response: Any) -> str | None:
+    """The error to report for a response that ended badly (None when it did not)."""
+    if response.status == "failed":
+        error = response.error
+        return one_line(f"{error.code}: {error.message}") if error else "the response failed"
+    if response.status == "incomplete":
+        details = response.incomplete_details
+        return f"the response is incomplete: {details.reason if details else 'no reason given'}"
+    if response.status == "cancelled":
+        return "the response was cancelled"
+    return None
+
+
+def run_once(client: OpenAI, model: str, prompt: str | None, token: str | None) -> dict[str, Any]:
+    """A non-streaming call: the first one creates the response, later ones poll it."""
+    if token is None:
+        response = client.responses.create(model=model, input=prompt or "", background=True)
+    else:
+        response_id, _ = read_token(token)  # a sequence number does not matter to a poll
+        response = client.responses.retrieve(response_id)
+    if response.status not in TERMINAL_STATUSES:
+        # Still queued or in progress: no answer yet, only a token to poll with.
+        return {"text": "", "token": make_token(response.id), "status": response.status, "error": None}
+    # Terminal: a null token, with whatever text there is and, if it went wrong, why.
+    return {"text": response.output_text, "token": None, "status": response.status, "error": failure(response)}
+
+
+def run_stream(
+    client: OpenAI, model: str, prompt: str | None, token: str | None, request_id: int, max_updates: int | None
+) -> dict[str, Any]:
+    """A streaming call: one update line per event, stopping after `max_updates` as a dropped connection would."""
+    if token is None:
+        events = client.responses.create(model=model, input=prompt or "", background=True, stream=True)
+        response_id = None
+    else:
+        # Resume: the server sends only the events after `sequence_number`, so nothing repeats.
+        response_id, after = read_token(token)
+        if after is None:  # a token from a non-streaming call: replay the stream from its start
+            events = client.responses.retrieve(response_id, stream=True)
+        else:
+            events = client.responses.retrieve(response_id, stream=True, starting_after=after)
+
+    if max_updates == 0:  # asked to read nothing at all
+        events.close()
+        return {"token": token, "status": None, "error": None, "cut": True}
+
+    sent, status, error, cut, finished = 0, None, None, False, False
+    last_token = token  # the position of the last update the harness has received
+    with events:  # leaving the block closes the HTTP connection (how a cut looks to the server)
+        try:
+            for event in events:
+                response = getattr(event, "response", None)  # lifecycle events carry the Response
+                if response is not None:
+                    response_id, status = response.id, response.status
+                if event.type in TERMINAL_EVENTS:
+                    finished, last_token, error = True, None, failure(response)
+                else:
+                    last_token = make_token(str(response_id), event.sequence_number)
+                text = event.delta if event.type == "response.output_text.delta" else ""
+                send({"type": "update", "id": request_id, "text": text, "token": last_token, "kind": event.type})
+                sent += 1
+                if finished:
+                    break
+                if max_updates is not None and sent >= max_updates:
+                    cut = True  # stop reading, as if the connection had dropped here
+                    break
+        except Exception as exc:  # a dropped connection, an HTTP error: report it, keep the position
+            error = one_line(f"{type(exc).__name__}: {exc}")
+
+    if not finished and not cut and error is None and response_id is not None:
+        # The stream ended without a closing event (a cancel ends it so): ask where the response stands.
+        response = client.responses.retrieve(response_id)
+        status = response.status
+        if response.status in TERMINAL_STATUSES:
+            last_token, error = None, failure(response)
+        else:
+            error = "the stream ended before the response finished"
+    return {"token": last_token, "status": status, "error": error, "cut": cut}
+
+
+def handle(client: OpenAI, model: str, request: dict[str, Any]) -> None:
+    request_id = request["id"]
+    prompt, token = request.get("prompt"), request.get("token")
+    if request["type"] != "run":
+        # Requests this driver does not know (a later protocol may add some) are declined, not fatal.
+        send({"type": "unsupported", "id": request_id, "message": f"unknown request type {request['type']!r}"})
+        return
+    if (prompt is None) == (token is None):
+        # The contract's poll-without-input rule: a prompt starts a run, a token continues one, never both.
+        problem = "a prompt together with a continuation token" if prompt is not None else "neither prompt nor token"
+        send({"type": "result", "id": request_id, "token": token, "status": None, "error": f"got {problem}"})
+        return
+    try:
+        if request["stream"]:
+            result = run_stream(client, model, prompt, token, request_id, request.get("max_updates"))
+        else:
+            result = run_once(client, model, prompt, token)
+    except Exception as exc:  # the SDK raised (HTTP 4xx/5xx, connection): an error result, token unchanged
+        result = {"token": token, "status": None, "error": one_line(f"{type(exc).__name__}: {exc}")}
+    send({"type": "result", "id": request_id, **result})
+
+
+def main() -> None:
+    # OpenAI() reads OPENAI_BASE_URL and OPENAI_API_KEY from the environment the harness set.
+    client = OpenAI()
+    model = os.environ.get("BGR_MODEL", "gpt-4o")
+    # One request per line; the harness closes stdin when it wants the program to exit.
+    while line := sys.stdin.readline():
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if request["type"] == "hello":
+            send({"type": "ready", "id": request["id"], "name": NAME})
+        else:
+            handle(client, model, request)
+    client.close()
+
+
+if __name__ == "__main__":
+    main()
