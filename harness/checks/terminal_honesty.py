@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.checks.base import NotApplicable, Verdict, check
 from harness.checks.evidence import TERMINAL_FAILURES, describe, truth
 from harness.history import History
@@ -29,4 +31,14 @@ def terminal_honesty(history: History) -> Verdict:
         measured = f"reported: status={final.status!r}, error={final.error!r}"
     else:
         measured = f"reported as success: status={final.status!r}, no error, {len(final.text)} chars of text"
-    return Verdict(honest, f"an error or status {ending!r}", measured, evidence=(describe(final),))
+    backend = f"backend: the response ended {ending}" + "".join(
+        f" ({event['type']}: {_reason(event)})"
+        for event in truth(history)["events"][-1:]
+        if event["type"] in ("response.failed", "response.incomplete")
+    )
+    return Verdict(honest, f"an error or status {ending!r}", measured, evidence=(backend, describe(final)))
+
+
+def _reason(event: dict[str, Any]) -> str:
+    response = event.get("response", {})
+    return str((response.get("error") or {}).get("message") or (response.get("incomplete_details") or {}).get("reason"))
