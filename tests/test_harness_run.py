@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from harness.results import Level, Status
@@ -70,3 +72,17 @@ async def test_expected_failures_baseline_and_staleness() -> None:
     # The stream scenario's null-means-done passes for this agent: its baseline entry is stale and fails the run.
     assert result.stale_expected_failures == ("stream-to-completion:null-means-done",)
     assert not result.passed
+
+
+async def test_against_an_external_mock_via_base_url(start_mock) -> None:
+    from harness.adapters.openai_agent import OpenAIAgent
+
+    mock = await asyncio.to_thread(start_mock)
+    settings = RunSettings(agent="openai", seed=1, base_url=mock.base_url)
+    result = await run(
+        settings, [SCENARIOS["stream-cut-and-resume"], SCENARIOS["failed-ending"]], adapter_factory=OpenAIAgent
+    )
+    assert result.passed, [(s.scenario, s.error, [c.status for c in s.checks]) for s in result.scenarios]
+    # The scenarios' rules were removed again, and their requests are in the external mock's journal.
+    assert await asyncio.to_thread(lambda: mock.call(lambda: mock.server.state.rules.rules())) == []
+    assert len(await asyncio.to_thread(mock.journal)) >= 3
