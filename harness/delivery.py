@@ -98,8 +98,16 @@ def delivery_map(history: History, *, complete: bool | None = None) -> DeliveryM
                 continue
             earlier = truth.find(piece)
             if earlier >= 0:
-                add("repeat", earlier, earlier + len(piece), piece)
-                cursor = earlier + len(piece)
+                end = earlier + len(piece)
+                if end <= furthest:
+                    add("repeat", earlier, end, piece)
+                else:
+                    # Starts with text already delivered and carries on with new text.
+                    split = furthest - earlier
+                    add("repeat", earlier, furthest, piece[:split])
+                    add("ok", furthest, end, piece[split:])
+                    furthest = end
+                cursor = end
                 continue
             add("foreign", 0, len(piece), piece)
     final = history.final_call

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.checks.base import Verdict, check
 from harness.checks.evidence import describe, truth
+from harness.delivery import delivery_map
 from harness.history import History
 from harness.results import Level
 
@@ -40,6 +41,13 @@ def null_means_done(history: History) -> Verdict:
             problems.append(f"call {call.index} returned a null token with {len(call.text)} of {len(full)} chars")
         if call.token_out is not None and call.status == "completed":
             problems.append(f"call {call.index} reported status completed yet returned a token")
+    final = history.final_call
+    if completed and final is not None and final.stream and final.token_out is None and final.error is None:
+        missing = [segment for segment in delivery_map(history).of_kind("skip") if segment.end == len(full)]
+        if missing:
+            problems.append(
+                f"the stream ended with a null token {len(missing[-1].text)} chars short of the complete answer"
+            )
     return Verdict(
         passed=not problems,
         expected="a token on every update until the end; null only with the complete answer",

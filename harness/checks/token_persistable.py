@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.checks.base import NotApplicable, Verdict, check
-from harness.checks.evidence import describe, truth
+from harness.checks.evidence import TERMINAL_FAILURES, describe, truth
 from harness.delivery import delivery_map
 from harness.history import History
 from harness.results import Level
@@ -19,7 +19,13 @@ def token_persistable(history: History) -> Verdict:
     if not after_restart:
         raise NotApplicable("no call continued from a token after a restart")
     expected_truth = truth(history)
-    problems = [f"call {call.index} after the restart failed: {call.error}" for call in after_restart if call.error]
+    ending = expected_truth["final_status"]
+    # An error that honestly reports a failed ending means the token worked; any other error means it did not.
+    problems = [
+        f"call {call.index} after the restart failed: {call.error}"
+        for call in after_restart
+        if call.error and not (ending in TERMINAL_FAILURES and call.token_out is None)
+    ]
     final = history.final_call
     if final is None or final.token_out is not None:
         problems.append("the operation never finished after the restart")

@@ -26,15 +26,20 @@ def token_size(history: History) -> Verdict:
     problems = []
     if max(sizes) > budget:
         problems.append(f"largest token {max(sizes)} B exceeds the budget of {budget} B")
-    stream_sizes = [u.token_bytes for call in history.calls if call.stream for u in call.updates if u.token is not None]
     growth = ""
-    if len(stream_sizes) >= MIN_POINTS_FOR_GROWTH:
+    # Growth is judged within each stream: a resumed stream's tokens may start small again.
+    for call in history.calls:
+        stream_sizes = [u.token_bytes for u in call.updates if call.stream and u.token is not None]
+        if len(stream_sizes) < MIN_POINTS_FOR_GROWTH:
+            continue
         middle = len(stream_sizes) // 2
         first_half = stream_sizes[middle] - stream_sizes[0]
         second_half = stream_sizes[-1] - stream_sizes[middle]
-        growth = f"; growth {first_half} B then {second_half} B over two halves of {len(stream_sizes)} updates"
+        growth += f"; call {call.index}: +{first_half} B then +{second_half} B over {len(stream_sizes)} updates"
         if second_half > 2 * max(first_half, 0) + GROWTH_SLACK_BYTES:
-            problems.append(f"tokens grow faster than linearly ({first_half} B, then {second_half} B)")
+            problems.append(
+                f"call {call.index}: tokens grow faster than linearly (+{first_half} B, then +{second_half} B)"
+            )
     return Verdict(
         passed=not problems,
         expected=f"every token <= {budget} B, growth at most linear",
