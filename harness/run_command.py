@@ -140,6 +140,12 @@ def print_summary(console: Console, result: RunResult) -> None:
         verdict = "[bold red]FAIL[/]" if scenario.failed else "[green]ok[/]"
         table.add_row(scenario.suite, scenario.scenario, cells, verdict)
     console.print(table)
+    wall = sum(scenario.duration_seconds for scenario in result.scenarios)
+    console.print(
+        f"{wall / result.time_scale:,.0f} s of scenario time in {wall:.1f} s of wall time "
+        f"(time scale {result.time_scale:g})",
+        highlight=False,
+    )
     counts = result.counts()
     console.print(", ".join(f"{n} {status.lower()}" for status, n in counts.items() if n))
     for scenario in result.scenarios:

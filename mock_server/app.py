@@ -94,4 +94,9 @@ async def _answer(request: web.Request, handler: Handler, entry: JournalEntry) -
 
 def _error_response(error: APIError, entry: JournalEntry) -> web.Response:
     entry.error_code = error.code or error.type
+    headers = {name.lower(): value for name, value in error.headers.items()}
+    if "retry-after-ms" in headers:
+        entry.retry_after_seconds = int(headers["retry-after-ms"]) / 1000
+    elif "retry-after" in headers:
+        entry.retry_after_seconds = float(headers["retry-after"])
     return web.Response(body=error.body(), status=error.status, content_type="application/json", headers=error.headers)

@@ -27,6 +27,8 @@ class JournalEntry:
     response_id: str | None = None
     error_code: str | None = None
     answered_at: float | None = None
+    retry_after_seconds: float | None = None
+    """What the answer's `retry-after-ms` / `Retry-After` asked the client to wait, if anything."""
     faults: list[str] = field(default_factory=list)
     """Every fault applied to this request, with its parameters."""
     notes: list[str] = field(default_factory=list)

@@ -648,8 +648,8 @@ def test_null_means_done_stops_at_the_first_null_of_a_stream() -> None:
 def test_backoff_evidence_lists_every_request() -> None:
     result = judge("backoff", backoff_ok())
     assert len(result.evidence) == 1 + len(LESSON_GAPS)
-    assert result.evidence[0] == "POST /v1/responses at +0.00 s"
-    assert result.evidence[-1] == f"GET /v1/responses/{RID} at +{sum(LESSON_GAPS):.2f} s"
+    assert result.evidence[0] == "POST /v1/responses at +0.00 s -> 200"
+    assert result.evidence[-1] == f"GET /v1/responses/{RID} at +{sum(LESSON_GAPS):.2f} s -> 200"
 
 
 def test_backoff_flags_only_the_gaps_that_are_off() -> None:
@@ -718,3 +718,41 @@ def test_history_from_another_version_is_refused() -> None:
     data["version"] = 2
     with pytest.raises(ValueError, match="version 2"):
         History.from_dict(data)
+
+
+# --- backoff: Retry-After and the named patterns -------------------------------------------
+
+
+def after_a_429(wait: float) -> History:
+    """Poll 1 gets a 429 asking for 20 s; the next poll comes `wait` s later; backoff then goes on (2, 4)."""
+    builder = Builder(expectations={"self_polling": True}).create(at=0.0)
+    builder.poll(at=1.0, status=429)
+    builder.journal[-1]["retry_after_seconds"] = 20.0
+    builder.polls((wait, 2.0, 4.0), start=1.0)
+    builder.call("start", token_out=token(0))
+    return builder.call("self-poll", text=TEXT, token_out=None, status="completed").build()
+
+
+def test_backoff_honours_retry_after() -> None:
+    assert judge("backoff", after_a_429(20.0)).status is Status.SUCCESS
+
+
+def test_backoff_flags_a_poll_sooner_than_retry_after() -> None:
+    result = judge("backoff", after_a_429(5.0))
+    assert result.status is Status.WARNING
+    assert "came 5.00 s after a 429 that asked for 20 s" in result.details
+
+
+@pytest.mark.parametrize(
+    ("fixture", "pattern"),
+    [
+        (backoff_ok, "doubling from 1 s capped at 30 s"),
+        (backoff_ok_jitter, "doubling from 1 s capped at 30 s"),
+        (backoff_bad_fixed_interval, "a fixed interval of about 2.0 s"),
+        (backoff_bad_no_cap, "no cap at 30 s"),
+        (backoff_bad_cap_20, "a cap of about 20 s instead of 30 s"),
+        (backoff_bad_first_wait_2, "a first wait of 2.0 s instead of 1 s"),
+    ],
+)
+def test_backoff_names_the_pattern_it_measured(fixture, pattern: str) -> None:
+    assert pattern in judge("backoff", fixture()).measured

@@ -38,6 +38,8 @@ class AgentReply:
     status: str | None = None
     error: str | None = None
     cut: bool = False
+    retry_after: float | None = None
+    """Seconds the backend asked to wait (a 429's Retry-After) before the next call."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import orjson
-from openai import APIConnectionError, APIError, AsyncOpenAI
+from openai import APIConnectionError, APIError, APIStatusError, AsyncOpenAI
 
 from harness.adapters.base import AgentEnvironment, AgentReply, AgentUpdate
 
@@ -69,6 +69,8 @@ class OpenAIAgent:
             else:
                 response = await self.client.responses.retrieve(state["response_id"])
             return _reply(response)
+        except APIStatusError as error:
+            return AgentReply((), token, error=_one_line(error), retry_after=_retry_after(error))
         except APIError as error:
             return AgentReply((), token, error=_one_line(error))
 
@@ -173,6 +175,21 @@ def _decode_token(token: str) -> dict[str, Any] | None:
     if not isinstance(state.get("sequence_number", 0), int):
         return None
     return state
+
+
+def _retry_after(error: APIStatusError) -> float | None:
+    """What a 429 asked for, once the SDK's own retries are spent: `retry-after-ms`, else `Retry-After`."""
+    if error.status_code != 429:
+        return None
+    headers = error.response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None
+    return None
 
 
 def _one_line(error: Exception) -> str:

@@ -1,11 +1,12 @@
-"""backoff: an agent's own poller waits 1 s, then doubles after each unsuccessful poll, capped at 30 s.
+"""backoff: an agent's own poller waits 1 s, then doubles after each unsuccessful poll, capped at 30 s,
+and never polls sooner than a 429's Retry-After.
 
 Judged from the server journal's request times, so it holds for a poller in any language.
 """
 
 from __future__ import annotations
 
-import itertools
+from typing import Any
 
 from harness.checks.base import NotApplicable, Verdict, check
 from harness.checks.evidence import polls_of
@@ -16,9 +17,11 @@ from harness.results import Level
 FIRST_WAIT_SECONDS = 1.0
 CAP_SECONDS = 30.0
 TOLERANCE_SECONDS = 0.3
-"""Absolute slack per gap, in scenario seconds: timer and scheduling noise under a time scale."""
-TOLERANCE_FRACTION = 0.1
-"""Relative slack per gap, so that seeded jitter of up to 10% passes."""
+"""Absolute slack per gap, in scenario seconds."""
+TOLERANCE_REAL_SECONDS = 0.005
+"""Slack for the client's own latency, in real seconds: under a time scale of 0.02 it is 0.25 scenario s."""
+TOLERANCE_FRACTION = 0.25
+"""Relative slack per gap, so that seeded jitter of up to 20% passes."""
 
 
 def expected_gaps(count: int) -> list[float]:
@@ -29,10 +32,32 @@ def expected_gaps(count: int) -> list[float]:
     return gaps
 
 
+def within(measured: float, expected: float, time_scale: float = 1.0) -> bool:
+    slack = TOLERANCE_SECONDS + TOLERANCE_REAL_SECONDS / time_scale + TOLERANCE_FRACTION * expected
+    return abs(measured - expected) <= slack
+
+
+def diagnose(gaps: list[float]) -> str:
+    """A name for the pattern the gaps follow, for the report."""
+    if not gaps:
+        return "no polls"
+    if len(gaps) >= 3 and all(within(gap, gaps[0]) for gap in gaps):
+        return f"a fixed interval of about {gaps[0]:.1f} s"
+    if not within(gaps[0], FIRST_WAIT_SECONDS):
+        return f"a first wait of {gaps[0]:.1f} s instead of {FIRST_WAIT_SECONDS:g} s"
+    if max(gaps) > CAP_SECONDS * (1 + TOLERANCE_FRACTION) + TOLERANCE_SECONDS:
+        return f"no cap at {CAP_SECONDS:g} s (waits grew to {max(gaps):.0f} s)"
+    plateau = [gap for gap in gaps if within(gap, max(gaps))]
+    if len(plateau) >= 2 and not within(max(gaps), CAP_SECONDS):
+        return f"a cap of about {max(gaps):.0f} s instead of {CAP_SECONDS:g} s"
+    return "doubling from 1 s capped at 30 s"
+
+
 @check(
     "backoff",
     Level.SHOULD,
-    "A poller waits 1 s before its first poll and doubles after each unsuccessful poll, capped at 30 s.",
+    "A poller waits 1 s before its first poll and doubles after each unsuccessful poll, capped at 30 s; "
+    "it never polls sooner than a 429's Retry-After.",
 )
 def backoff(history: History) -> Verdict:
     if not history.expectations.get("self_polling"):
@@ -44,20 +69,38 @@ def backoff(history: History) -> Verdict:
     polls = polls_of(history, response_id)
     if not polls:
         return Verdict(None, "polls of the response", "the agent never polled")
-    times = [create["received_at"], *(entry["received_at"] for entry in polls)]
-    measured = [later - earlier for earlier, later in itertools.pairwise(times)]
-    expected = expected_gaps(len(measured))
-    off = [
-        f"gap {n + 1}: expected {want:g} s, measured {got:.2f} s"
-        for n, (want, got) in enumerate(zip(expected, measured, strict=True))
-        if abs(got - want) > TOLERANCE_SECONDS + TOLERANCE_FRACTION * want
-    ]
+    off: list[str] = []
+    backoff_gaps: list[float] = []
+    expected: list[float] = []
+    previous: dict[str, Any] = create
+    delays = iter(expected_gaps(len(polls)))
+    scale = history.time_scale
+    for number, poll in enumerate(polls, 1):
+        # A poller sleeps once it has the previous answer: measure from when the server gave it.
+        gap = poll["received_at"] - (previous.get("answered_at") or previous["received_at"])
+        asked = previous.get("retry_after_seconds") if previous.get("status") == 429 else None
+        if asked is not None:
+            # After a 429 the wait is the backend's to set; backoff resumes with the next poll.
+            if gap < asked - TOLERANCE_SECONDS:
+                off.append(f"poll {number} came {gap:.2f} s after a 429 that asked for {asked:g} s")
+        else:
+            want = next(delays)
+            expected.append(want)
+            backoff_gaps.append(gap)
+            if not within(gap, want, scale):
+                off.append(f"gap {len(backoff_gaps)}: expected {want:g} s, measured {gap:.2f} s")
+        previous = poll
+    pattern = diagnose(backoff_gaps)
     return Verdict(
         passed=not off,
         expected="gaps "
         + ", ".join(f"{gap:g}" for gap in expected)
-        + f" s (±{TOLERANCE_SECONDS} s ±{TOLERANCE_FRACTION:.0%})",
-        measured="gaps " + ", ".join(f"{gap:.2f}" for gap in measured) + " s",
+        + f" s (±{TOLERANCE_SECONDS} s ±{TOLERANCE_FRACTION:.0%}), Retry-After honoured",
+        measured="gaps " + ", ".join(f"{gap:.2f}" for gap in backoff_gaps) + f" s: {pattern}",
         details="; ".join(off),
-        evidence=tuple(f"{e['method']} {e['path']} at +{e['received_at'] - times[0]:.2f} s" for e in [create, *polls]),
+        evidence=tuple(
+            f"{e['method']} {e['path']} at +{e['received_at'] - create['received_at']:.2f} s -> {e.get('status')}"
+            + (f" (Retry-After {e['retry_after_seconds']:g} s)" if e.get("retry_after_seconds") else "")
+            for e in [create, *polls]
+        ),
     )
