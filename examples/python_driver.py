@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from openai import OpenAI
@@ -132,9 +133,36 @@ def run_stream(
     return {"token": last_token, "status": status, "error": error, "cut": cut}
 
 
+def poll_until_done(client: OpenAI, model: str, token: str, max_polls: int, deadline: float | None) -> dict[str, Any]:
+    """The lesson's Demo 3, with the timeout it asks for: wait 1 s, poll, double the wait up to 30 s.
+
+    Waits are scenario seconds; BGR_TIME_SCALE says how long one lasts in real time (1 outside a test).
+    """
+    scale = float(os.environ.get("BGR_TIME_SCALE", "1"))
+    delay, waited = 1.0, 0.0
+    for _ in range(max_polls):
+        if deadline is not None and waited + delay > deadline:
+            break
+        time.sleep(delay * scale)
+        waited += delay
+        result = run_once(client, model, None, token)
+        if result["token"] is None or result.get("error"):
+            return result
+        token = result["token"]
+        delay = min(delay * 2, 30.0)
+    return {"token": token, "status": None, "error": f"timed out after {max_polls} polls; resume with the token"}
+
+
 def handle(client: OpenAI, model: str, request: dict[str, Any]) -> None:
     request_id = request["id"]
     prompt, token = request.get("prompt"), request.get("token")
+    if request["type"] == "poll_until_done":
+        try:
+            result = poll_until_done(client, model, token, request["max_polls"], request.get("deadline_seconds"))
+        except Exception as exc:  # the SDK raised: an error result, token unchanged
+            result = {"token": token, "status": None, "error": one_line(f"{type(exc).__name__}: {exc}")}
+        send({"type": "result", "id": request_id, **result})
+        return
     if request["type"] != "run":
         # Requests this driver does not know (a later protocol may add some) are declined, not fatal.
         send({"type": "unsupported", "id": request_id, "message": f"unknown request type {request['type']!r}"})

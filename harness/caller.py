@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from harness.adapters.base import AgentAdapter, AgentReply, Unsupported
-from harness.history import Call, Update
+from harness.history import SELF_POLL_MARK, Call, Update
 from harness.scenarios import Scenario, Step
 
 FOREIGN_TOKEN = "eyJyZXNwb25zZUlkIjoicmVzcF9mb3JlaWduMDAwMSIsInNlcXVlbmNlTnVtYmVyIjozfQ=="
@@ -25,6 +26,8 @@ class Caller:
     time_scale: float
     calls: list[Call] = field(default_factory=list)
     instance: int = 0
+    mark: Callable[[str], Awaitable[None]] | None = None
+    """Notes a moment in the backend's journal (on its clock), so checks can time the agent from it."""
     skipped: str | None = None
     """Why the script stopped early because the agent cannot do a step."""
     _t0: float = field(default_factory=time.monotonic)
@@ -77,6 +80,8 @@ class Caller:
             token = self.token
             if token is None:
                 return
+            if self.mark is not None:
+                await self.mark(SELF_POLL_MARK)
             started = self.now()
             reply = await poll(
                 token,

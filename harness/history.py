@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HISTORY_VERSION = 1
+SELF_POLL_MARK = "self-poll asked"
+"""Journal mark (method MARK) made right before an agent is asked to poll on its own: its first wait starts there."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,12 @@ class MockAdmin:
                 return None
             return await self._payload(reply)
 
+    async def mark(self, label: str) -> None:
+        """Note a moment of the caller's in the server's journal, on the server's clock."""
+        assert self._session is not None
+        async with self._session.post(f"{self.url}/_bgr/journal/marks", json={"label": label}) as reply:
+            await self._payload(reply)
+
     async def add_rule(self, rule: Rule) -> int:
         data = rule.as_dict()
         body = {key: data[key] for key in ("name", "match", "times", "faults") if data[key] is not None}

@@ -74,7 +74,7 @@ async def run_scenario(
     rule_ids = [await admin.add_rule(rule) for rule in scenario.rules(marker)]
     adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
     environment = AgentEnvironment(f"{admin.url}/v1", "bgr-test-key", MODEL, settings.time_scale)
-    caller = Caller(adapter, settings.time_scale)
+    caller = Caller(adapter, settings.time_scale, mark=admin.mark)
     error = None
     try:
         await adapter.start(environment)

@@ -22,6 +22,8 @@ from typing import Any, NoReturn
 
 from harness.adapters.base import AgentEnvironment, AgentError, AgentReply, AgentUpdate, Unsupported
 
+MAX_WAIT_SECONDS = 30.0
+"""The lesson's cap: the longest a poller of the program may wait between two polls, in scenario seconds."""
 PROTOCOL_VERSION = 1
 DEFAULT_TIMEOUT = 60.0
 """Seconds the program may take to write its next line."""
@@ -140,24 +142,47 @@ class CommandAdapter:
 
     # -- one call ----------------------------------------------------------------------------
 
+    async def poll_until_done(self, token: str, *, max_polls: int, deadline_seconds: float | None) -> AgentReply:
+        """The program polls on its own, with its own backoff and bound (protocol: `poll_until_done`)."""
+        async with self._lock:
+            self._require_running()
+            assert self._environment is not None
+            request_id = self._next_id()
+            message = {
+                "protocol": PROTOCOL_VERSION,
+                "type": "poll_until_done",
+                "id": request_id,
+                "token": token,
+                "max_polls": max_polls,
+                "deadline_seconds": deadline_seconds,
+            }
+            # No line comes while the program waits: allow its longest schedule (capped waits of 30 s).
+            longest = (deadline_seconds or MAX_WAIT_SECONDS * max_polls) * self._environment.time_scale
+            return await self._exchange(message, stream=False, limit=None, timeout=self.timeout + longest)
+
     async def _run(self, prompt: str | None, token: str | None, *, stream: bool, max_updates: int | None) -> AgentReply:
         request_id = self._next_id()
         limit = max_updates if stream else None
-        what = f"run #{request_id}"
-        await self._send(
-            {
-                "protocol": PROTOCOL_VERSION,
-                "type": "run",
-                "id": request_id,
-                "prompt": prompt,
-                "token": token,
-                "stream": stream,
-                "max_updates": limit,
-            }
-        )
+        message = {
+            "protocol": PROTOCOL_VERSION,
+            "type": "run",
+            "id": request_id,
+            "prompt": prompt,
+            "token": token,
+            "stream": stream,
+            "max_updates": limit,
+        }
+        return await self._exchange(message, stream=stream, limit=limit, timeout=self.timeout)
+
+    async def _exchange(
+        self, request: dict[str, Any], *, stream: bool, limit: int | None, timeout: float
+    ) -> AgentReply:
+        request_id = request["id"]
+        what = f"{request['type']} #{request_id}"
+        await self._send(request)
         updates: list[AgentUpdate] = []
         while True:
-            message = await self._receive(request_id, what, self.timeout)
+            message = await self._receive(request_id, what, timeout)
             received_at = time.monotonic()
             kind = message["type"]
             if kind == "update":

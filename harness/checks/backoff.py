@@ -11,7 +11,7 @@ from typing import Any
 from harness.checks.base import NotApplicable, Verdict, check
 from harness.checks.evidence import polls_of
 from harness.delivery import main_response_id
-from harness.history import History
+from harness.history import SELF_POLL_MARK, History
 from harness.results import Level
 
 FIRST_WAIT_SECONDS = 1.0
@@ -72,7 +72,10 @@ def backoff(history: History) -> Verdict:
     off: list[str] = []
     backoff_gaps: list[float] = []
     expected: list[float] = []
-    previous: dict[str, Any] = create
+    # The poller's first wait starts when it was asked to poll (the harness's mark), not when the create was
+    # answered: the agent's own work in between (parsing the answer, say) is no part of its backoff.
+    marks = [e for e in history.server.journal if e["method"] == "MARK" and e["path"] == SELF_POLL_MARK]
+    previous: dict[str, Any] = marks[0] if marks and marks[0]["received_at"] >= create["received_at"] else create
     delays = iter(expected_gaps(len(polls)))
     scale = history.time_scale
     for number, poll in enumerate(polls, 1):
@@ -101,6 +104,6 @@ def backoff(history: History) -> Verdict:
         evidence=tuple(
             f"{e['method']} {e['path']} at +{e['received_at'] - create['received_at']:.2f} s -> {e.get('status')}"
             + (f" (Retry-After {e['retry_after_seconds']:g} s)" if e.get("retry_after_seconds") else "")
-            for e in [create, *polls]
+            for e in [create, *marks[:1], *polls]
         ),
     )

@@ -7,6 +7,7 @@ from aiohttp import web
 from mock_server.errors import APIError
 from mock_server.exchange import json_body
 from mock_server.faults import FaultSpecError
+from mock_server.journal import JournalEntry
 from mock_server.routes import json_response
 from mock_server.rules import decode_rule
 from mock_server.state import STATE
@@ -35,6 +36,20 @@ async def journal(request: web.Request) -> web.Response:
             "entries": [entry.as_dict() for entry in entries],
         }
     )
+
+
+async def add_mark(request: web.Request) -> web.Response:
+    """A harness's note in the journal's timeline (`MARK <label>`), e.g. when it asked an agent to start polling."""
+    state = request.app[STATE]
+    body = json_body(request)
+    label = body.get("label") if isinstance(body, dict) else None
+    if not isinstance(label, str) or not label or len(label) > 200:
+        raise APIError(400, "A mark needs a 'label': a non-empty string of at most 200 chars.", param="label")
+    now = state.clock.now()
+    entry = JournalEntry(received_at=now, method="MARK", path=label, query={}, headers={}, body_bytes=0)
+    entry.status, entry.answered_at = 200, now
+    state.journal.add(entry)
+    return json_response({"index": entry.index, "received_at": now})
 
 
 async def clear_journal(request: web.Request) -> web.Response:
@@ -79,4 +94,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{ADMIN_PREFIX}/health", health)
     app.router.add_get(f"{ADMIN_PREFIX}/journal", journal)
     app.router.add_delete(f"{ADMIN_PREFIX}/journal", clear_journal)
+    app.router.add_post(f"{ADMIN_PREFIX}/journal/marks", add_mark)
     app.router.add_get(f"{ADMIN_PREFIX}/responses/{{response_id}}/truth", ground_truth)
