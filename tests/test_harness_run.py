@@ -86,3 +86,19 @@ async def test_against_an_external_mock_via_base_url(start_mock) -> None:
     # The scenarios' rules were removed again, and their requests are in the external mock's journal.
     assert await asyncio.to_thread(lambda: mock.call(lambda: mock.server.state.rules.rules())) == []
     assert len(await asyncio.to_thread(mock.journal)) >= 3
+
+
+async def test_a_programs_own_poller_is_judged_from_the_wire() -> None:
+    """The cmd: example driver polls on its own (poll_until_done): backoff and timeout are judged, not skipped."""
+    import sys
+
+    settings = RunSettings(agent=f"cmd:{sys.executable} examples/python_driver.py", seed=1)
+    scenarios = [SCENARIOS["three-capped-polls"], SCENARIOS["self-poll-timeout"]]
+    result = await run(settings, scenarios)
+    statuses = {(s.scenario, c.id): c.status for s in result.scenarios for c in s.checks}
+    assert statuses[("three-capped-polls", "backoff")] is Status.SUCCESS, result.scenarios[0].checks
+    assert statuses[("self-poll-timeout", "timeout")] is Status.SUCCESS
+    journal = result.scenarios[0].history.server.journal
+    marks = [entry for entry in journal if entry["method"] == "MARK"]
+    polls = [entry for entry in journal if entry["method"] == "GET"]
+    assert len(marks) == 1 and len(polls) == 8  # 1, 2, 4, 8, 16, 30, 30, 30: three capped waits
