@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from mock_server.errors import APIError
@@ -120,6 +120,33 @@ class StreamFilter(Protocol):
     """Event filters (whole events in) run before byte filters (any bytes in)."""
 
     def feed(self, action: Action) -> list[Action]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AtSequenceFault(Fault):
+    """A fault that changes one event, chosen by its sequence number; subclasses say how in `alter`."""
+
+    at_sequence: int = 0
+
+    def __post_init__(self) -> None:
+        non_negative(at_sequence=self.at_sequence)
+
+    def alter(self, event: Chunk) -> list[Action]:
+        raise NotImplementedError
+
+    def stream_filter(self) -> StreamFilter:
+        return _AtSequenceFilter(self)
+
+
+@dataclass(slots=True)
+class _AtSequenceFilter:
+    fault: AtSequenceFault
+    stage: int = field(default=EVENT_STAGE, init=False)
+
+    def feed(self, action: Action) -> list[Action]:
+        if isinstance(action, Chunk) and action.sequence_number == self.fault.at_sequence:
+            return self.fault.alter(action)
+        return [action]
 
 
 # ---- decoding --------------------------------------------------------------------------

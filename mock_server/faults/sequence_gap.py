@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from mock_server.faults.base import EVENT_STAGE, Action, Chunk, Fault, non_negative, register
+from mock_server.faults.base import Action, AtSequenceFault, Chunk, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class SequenceGap(Fault):
+class SequenceGap(AtSequenceFault):
     type: ClassVar[str] = "sequence_gap"
-    at_sequence: int = 0
 
-    def __post_init__(self) -> None:
-        non_negative(at_sequence=self.at_sequence)
-
-    def stream_filter(self) -> _Filter:
-        return _Filter(self.at_sequence)
-
-
-@dataclass(slots=True)
-class _Filter:
-    at_sequence: int
-    stage: int = field(default=EVENT_STAGE, init=False)
-
-    def feed(self, action: Action) -> list[Action]:
-        if isinstance(action, Chunk) and action.sequence_number == self.at_sequence:
-            return []
-        return [action]
+    def alter(self, event: Chunk) -> list[Action]:
+        return []
