@@ -86,8 +86,8 @@ class TokenStore(Protocol):
 
     def get(self, operation_id: str) -> Operation | None: ...
 
-    def find_token(self, token: str) -> Operation | None:
-        """The operation whose latest token this is (the most recently updated, if several)."""
+    def find_token(self, token: str, kind: OperationKind | None = None) -> Operation | None:
+        """The operation (of this kind) whose latest token this is (the most recently updated, if several)."""
 
     def pending(self, kind: OperationKind | None = None, agent: str | None = None) -> list[Operation]:
         """Unfinished operations (status in `UNFINISHED`), oldest first."""
@@ -120,8 +120,8 @@ class MemoryTokenStore:
     def get(self, operation_id: str) -> Operation | None:
         return self._operations.get(operation_id)
 
-    def find_token(self, token: str) -> Operation | None:
-        holders = [op for op in self._operations.values() if op.token == token]
+    def find_token(self, token: str, kind: OperationKind | None = None) -> Operation | None:
+        holders = [op for op in self._operations.values() if op.token == token and kind in (None, op.kind)]
         return max(holders, key=lambda op: op.updated_at, default=None)
 
     def pending(self, kind: OperationKind | None = None, agent: str | None = None) -> list[Operation]:
@@ -239,8 +239,12 @@ class SqliteTokenStore:
     def get(self, operation_id: str) -> Operation | None:
         return self._one(f"SELECT {_SELECT} FROM operations WHERE id = ?", (operation_id,))
 
-    def find_token(self, token: str) -> Operation | None:
-        return self._one(f"SELECT {_SELECT} FROM operations WHERE token = ? ORDER BY updated_at DESC LIMIT 1", (token,))
+    def find_token(self, token: str, kind: OperationKind | None = None) -> Operation | None:
+        return self._one(
+            f"SELECT {_SELECT} FROM operations WHERE token = ? AND (? IS NULL OR kind = ?) "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (token, kind, kind),
+        )
 
     def pending(self, kind: OperationKind | None = None, agent: str | None = None) -> list[Operation]:
         query = f"SELECT {_SELECT} FROM operations WHERE status IN ({', '.join('?' for _ in UNFINISHED)})"

@@ -7,7 +7,6 @@ bound, and reports failed, incomplete and cancelled endings as errors with their
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -18,8 +17,6 @@ from harness.adapters.base import AgentEnvironment, AgentReply, AgentUpdate
 
 TERMINAL = {"completed", "failed", "incomplete", "cancelled"}
 TERMINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete"}
-FIRST_WAIT_SECONDS = 1.0
-CAP_SECONDS = 30.0
 
 
 class OpenAIAgent:
@@ -75,22 +72,17 @@ class OpenAIAgent:
             return AgentReply((), token, error=_one_line(error))
 
     async def poll_until_done(self, token: str, *, max_polls: int, deadline_seconds: float | None) -> AgentReply:
-        """The lesson's Demo 3 with a bound: wait 1 s, poll, double the wait up to 30 s."""
+        """The lesson's Demo 3 with a bound, through bgr's reference Poller (1, 2, 4, ... 30 s, Retry-After)."""
+        from harness.poller import Poller, PollTimeout
+
         assert self._environment is not None
-        scale = self._environment.time_scale
-        delay = FIRST_WAIT_SECONDS
-        waited = 0.0
-        for _ in range(max_polls):
-            if deadline_seconds is not None and waited + delay > deadline_seconds:
-                break
-            await asyncio.sleep(delay * scale)
-            waited += delay
-            reply = await self.run(None, token, stream=False)
-            if reply.error is not None or reply.token is None:
-                return reply
-            token = reply.token
-            delay = min(delay * 2, CAP_SECONDS)
-        return AgentReply((), token, error=f"timed out after {max_polls} polls; resume later with the token")
+        poller = Poller(
+            self, max_polls=max_polls, deadline_seconds=deadline_seconds, time_scale=self._environment.time_scale
+        )
+        try:
+            return (await poller.poll(token)).as_reply()
+        except PollTimeout as timeout:
+            return timeout.as_reply()
 
     async def _stream(self, prompt: str | None, state: dict[str, Any] | None, max_updates: int | None) -> AgentReply:
         if state is None:
