@@ -9,6 +9,7 @@ import sqlite3
 
 import click
 
+from harness.fuzz_command import fuzz_command
 from harness.poll_commands import poll_command, resume_command
 from harness.run_command import run_command
 from mock_server import MockServer, ServerConfig, Timing
@@ -129,3 +130,4 @@ async def _serve(server: MockServer) -> None:
 main.add_command(run_command)
 main.add_command(poll_command)
 main.add_command(resume_command)
+main.add_command(fuzz_command)

@@ -21,7 +21,11 @@ class MockAdmin:
 
     async def __aenter__(self) -> MockAdmin:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        await self._get("/_bgr/health")
+        try:
+            await self._get("/_bgr/health")
+        except BaseException:
+            await self._session.close()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

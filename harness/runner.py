@@ -17,7 +17,7 @@ from harness.checks import CHECKS
 from harness.history import History, ServerRecord
 from harness.mock_admin import MockAdmin
 from harness.results import CheckResult, RunResult, ScenarioResult, Status
-from harness.scenarios import Scenario
+from harness.scenarios import SCENARIOS_DIR, Scenario
 from mock_server import MockServer, ServerConfig, Timing
 
 DEFAULT_TIME_SCALE = 0.02
@@ -119,7 +119,10 @@ async def run_scenario(
 
 
 def reproduce_command(settings: RunSettings, scenario: Scenario) -> str:
-    parts = ["bgr", "run", "--agent", settings.agent, "--scenario", scenario.id, "--seed", str(settings.seed)]
+    # A scenario from a file outside the suites is replayed by its file, not its id.
+    in_suites = scenario.path.startswith(str(SCENARIOS_DIR)) or not scenario.path
+    reference = scenario.id if in_suites else scenario.path
+    parts = ["bgr", "run", "--agent", settings.agent, "--scenario", reference, "--seed", str(settings.seed)]
     parts += ["--time-scale", f"{settings.time_scale:g}"]
     return shlex.join(parts)
 

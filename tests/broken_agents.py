@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 
 from harness.adapters.base import AgentReply, AgentUpdate
@@ -73,3 +75,57 @@ class FailureAsEmptySuccess(OpenAIAgent):
         if reply.error is not None and reply.token is None:
             return AgentReply(tuple(AgentUpdate("", None, u.kind) for u in reply.updates), None, "completed")
         return reply
+
+
+class OffByOneCursor(_ShiftedCursor):
+    """Resumes one event too early (`starting_after = sequence_number - 1`): the last event received comes
+    again. Only visible when that event carries text, as it mostly does when the cut falls among the deltas."""
+
+    name = "broken:off-by-one-cursor"
+    shift = -1
+
+
+class DropsLastDelta(OpenAIAgent):
+    """Loses the text delta that comes just before `response.output_text.done` (or the terminal event) when
+    both arrive in one call, as a one-delta look-ahead buffer that is never flushed would."""
+
+    name = "broken:drops-last-delta"
+    closing = frozenset({"response.output_text.done", "response.completed", "response.failed", "response.incomplete"})
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, token, stream=stream, max_updates=max_updates)
+        updates = list(reply.updates)
+        for index in range(1, len(updates)):
+            if updates[index].kind in self.closing and updates[index - 1].kind == "response.output_text.delta":
+                del updates[index - 1]
+                return replace(reply, updates=tuple(updates))
+        return reply
+
+
+class ResumesFromFirstToken(OpenAIAgent):
+    """Keeps the first token it handed out for each response and resumes from it, whatever token it is
+    given: everything after the first event comes again. A restart forgets it (it lives in the adapter)."""
+
+    name = "broken:resumes-from-first-token"
+
+    async def start(self, environment) -> None:
+        await super().start(environment)
+        self._first_tokens: dict[str, str] = {}
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        if token is not None and stream:
+            token = self._first_tokens.get(_response_id(token) or "", token)
+        reply = await super().run(prompt, token, stream=stream, max_updates=max_updates)
+        for update in reply.updates:
+            response_id = _response_id(update.token) if update.token is not None else None
+            if response_id is not None and update.token is not None:
+                self._first_tokens.setdefault(response_id, update.token)
+        return reply
+
+
+def _response_id(token: str) -> str | None:
+    try:
+        state = orjson.loads(token)
+    except orjson.JSONDecodeError:
+        return None
+    return state.get("response_id") if isinstance(state, dict) else None
