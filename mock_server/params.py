@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.errors import APIError, invalid_type, invalid_value, missing_parameter
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +85,15 @@ def parse_cursor(raw: str | None) -> int | None:
     """`starting_after`: a whole number of at least -1 (-1 replays from the first event)."""
     if raw is None:
         return None
-    try:
-        cursor = int(raw)
-    except ValueError:
+    # Plain ASCII digits only: int() would also take "1_0", " 5 " and other scripts' digits.
+    if _WHOLE_NUMBER.fullmatch(raw) is None:
         raise APIError(
             400,
             f"Invalid 'starting_after': expected an integer, but got '{raw[:64]}' instead.",
             param="starting_after",
             code="invalid_type",
-        ) from None
+        )
+    cursor = int(raw)
     if cursor < -1:
         raise invalid_value("starting_after", "must be at least -1.")
     return cursor
