@@ -9,6 +9,8 @@ from typing import Any
 from mock_server.errors import APIError, invalid_type, invalid_value, missing_parameter
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_LONGEST_CURSOR_DIGITS = 18
+_PAST_ANY_LOG = 10**18
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,11 @@ def parse_cursor(raw: str | None) -> int | None:
             param="starting_after",
             code="invalid_type",
         )
+    if len(raw.lstrip("-")) > _LONGEST_CURSOR_DIGITS:
+        # Far beyond any log (and beyond what int() will parse): past the end, or far below -1.
+        if raw.startswith("-"):
+            raise invalid_value("starting_after", "must be at least -1.")
+        return _PAST_ANY_LOG
     cursor = int(raw)
     if cursor < -1:
         raise invalid_value("starting_after", "must be at least -1.")

@@ -16,7 +16,7 @@ from typing import Any
 from agent_framework import Agent
 from agent_framework.openai import OpenAIChatClient
 
-from harness.adapters.base import AgentEnvironment, AgentReply, AgentUpdate
+from harness.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
 
 
 class AgentFrameworkAgent:
@@ -57,7 +57,7 @@ class AgentFrameworkAgent:
             else:
                 response = await self._agent.run(prompt, session=self._session, options=options)
         except Exception as error:  # whatever the framework raises is the answer
-            return AgentReply((), token, error=_one_line(error))
+            return AgentReply((), token, error=one_line(f"{type(error).__name__}: {error}"))
         reply_token = _dump(response.continuation_token)
         update = AgentUpdate(response.text or "", reply_token, "response", time.monotonic())
         return AgentReply((update,), reply_token)
@@ -85,7 +85,7 @@ class AgentFrameworkAgent:
                     return AgentReply(tuple(updates), updates[-1].token, cut=True)
         except Exception as error:  # a dropped stream or a failure, as the framework reports it
             last = updates[-1].token if updates else _dump(options.get("continuation_token"))
-            return AgentReply(tuple(updates), last, error=_one_line(error))
+            return AgentReply(tuple(updates), last, error=one_line(f"{type(error).__name__}: {error}"))
         finally:
             # As C#'s `break` out of `await foreach` disposes the enumerator: close what we stopped reading.
             with contextlib.suppress(Exception):
@@ -110,7 +110,3 @@ def _load(token: str) -> Any:
         return json.loads(token)
     except json.JSONDecodeError:
         return token
-
-
-def _one_line(error: Exception) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:300]

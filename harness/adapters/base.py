@@ -11,6 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+ERROR_CHARS = 300
+"""An error crossing this boundary is one line, at most this long, so reports and tables stay readable."""
+
+
+def one_line(text: str, limit: int = ERROR_CHARS) -> str:
+    """`text` with every run of whitespace (newlines included) made one space, cut to `limit` chars."""
+    return " ".join(text.split())[:limit]
+
 
 class AgentError(Exception):
     """The agent under test failed in a way that is a result, not a harness bug."""

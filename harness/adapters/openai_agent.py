@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from openai import APIConnectionError, APIError, APIStatusError, AsyncOpenAI
 
-from harness.adapters.base import AgentEnvironment, AgentReply, AgentUpdate
+from harness.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
 
 TERMINAL = {"completed", "failed", "incomplete", "cancelled"}
 TERMINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete"}
@@ -67,9 +67,9 @@ class OpenAIAgent:
                 response = await self.client.responses.retrieve(state["response_id"])
             return _reply(response)
         except APIStatusError as error:
-            return AgentReply((), token, error=_one_line(error), retry_after=_retry_after(error))
+            return AgentReply((), token, error=one_line(str(error)), retry_after=_retry_after(error))
         except APIError as error:
-            return AgentReply((), token, error=_one_line(error))
+            return AgentReply((), token, error=one_line(str(error)))
 
     async def poll_until_done(self, token: str, *, max_polls: int, deadline_seconds: float | None) -> AgentReply:
         """The lesson's Demo 3 with a bound, through bgr's reference Poller (1, 2, 4, ... 30 s, Retry-After)."""
@@ -115,7 +115,7 @@ class OpenAIAgent:
                 if max_updates is not None and len(updates) >= max_updates and token is not None:
                     return AgentReply(tuple(updates), token, cut=True)
         except APIConnectionError as dropped:
-            return AgentReply(tuple(updates), token, error=f"stream dropped: {_one_line(dropped)}")
+            return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
         finally:
             await events.close()
         if token is not None and response_id is not None:
@@ -182,7 +182,3 @@ def _retry_after(error: APIStatusError) -> float | None:
     except ValueError:
         return None
     return None
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:300]

@@ -16,10 +16,10 @@ from harness.results import Level
 
 FIRST_WAIT_SECONDS = 1.0
 CAP_SECONDS = 30.0
-TOLERANCE_SECONDS = 0.3
+TOLERANCE_SECONDS = 0.1
 """Absolute slack per gap, in scenario seconds."""
-TOLERANCE_REAL_SECONDS = 0.005
-"""Slack for the client's own latency, in real seconds: under a time scale of 0.02 it is 0.25 scenario s."""
+TOLERANCE_REAL_SECONDS = 0.01
+"""Slack for scheduling and the client's own latency, in real seconds: 0.5 scenario s at a time scale of 0.02."""
 TOLERANCE_FRACTION = 0.25
 """Relative slack per gap, so that seeded jitter of up to 20% passes."""
 
