@@ -75,6 +75,3 @@ class EventLog:
         self._buffer = self._buffer[: self._ends[count - 1] if count > 0 else 0]
         del self._ends[count:]
         del self._times[count:]
-
-    def nbytes(self) -> int:
-        return len(self._buffer)

@@ -78,9 +78,6 @@ class Journal:
         skip = max(0, since - self.dropped)
         return [entry for i, entry in enumerate(self._entries) if i >= skip]
 
-    def for_response(self, response_id: str) -> list[JournalEntry]:
-        return [entry for entry in self._entries if entry.response_id == response_id]
-
     def clear(self) -> None:
         self._entries.clear()
 

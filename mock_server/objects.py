@@ -6,8 +6,6 @@ from typing import Any
 
 from mock_server.params import ResponseParams
 
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete"})
-
 
 def response_object(
     response_id: str,
