@@ -10,6 +10,8 @@ import aiohttp
 import pytest
 
 from benchmarks.support import (
+    BASELINE_TARGETS,
+    BGR_TARGETS,
     CONCURRENCY,
     EVENTS_PER_STREAM,
     REPORT_KEY,
@@ -17,6 +19,7 @@ from benchmarks.support import (
     TARGETS,
     CapturedStream,
     ServerProcess,
+    TargetResult,
     ThroughputReport,
     bgr_argv,
     last_frame_is_completed,
@@ -67,37 +70,44 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.section("streaming throughput (events/s)")
     if not report.measured:
         write("benchmarks disabled: one short smoke round per target, figures are indicative only")
-    reference = report.results.get("bgr")
+    results = {name: report.results[name] for name in TARGETS if name in report.results and report.results[name].rounds}
     write(
-        f"{'target':<20}{'events/s':>10}{'bgr/target':>12}{'server cpu':>12}{'client cpu':>12}"
-        f"{'events/server-cpu-s':>21}{'bgr/target':>12}{'rounds':>8}{'streams':>9}"
+        f"{'target':<22}{'events/s':>10}{'server cpu':>12}{'client cpu':>12}"
+        f"{'events/server-cpu-s':>21}{'rounds':>8}{'streams':>9}"
     )
-    for name in TARGETS:
-        result = report.results.get(name)
-        if result is None or not result.rounds:
-            continue
-        efficiency = result.events_per_server_cpu_second
-        wall_ratio = cpu_ratio = "n/a"
-        if reference is not None and reference.rounds:
-            wall_ratio = f"{reference.rate / result.rate:.2f}"
-            reference_efficiency = reference.events_per_server_cpu_second
-            if reference_efficiency is not None and efficiency is not None:
-                cpu_ratio = f"{reference_efficiency / efficiency:.2f}"
-        efficiency_text = "n/a" if efficiency is None else f"{efficiency:,.0f}"
+    for name, result in results.items():
         write(
-            f"{name:<20}{result.rate:>10,.0f}{wall_ratio:>12}{result.server_cpu:>12.0%}{result.client_cpu:>12.0%}"
-            f"{efficiency_text:>21}{cpu_ratio:>12}{len(result.rounds):>8}{result.streams_per_round:>9}"
+            f"{name:<22}{result.rate:>10,.0f}{result.server_cpu:>12.0%}{result.client_cpu:>12.0%}"
+            f"{_count(result.events_per_server_cpu_second):>21}{len(result.rounds):>8}{result.streams_per_round:>9}"
         )
+    measured_bgr = [name for name in BGR_TARGETS if name in results]
+    measured_baselines = [name for name in BASELINE_TARGETS if name in results]
+    if measured_bgr and measured_baselines:
+        write("")
+        write("bgr / baseline, by events/s and by events per server-cpu-second (> 1: bgr is faster):")
+        write(f"{'baseline':<22}" + "".join(f"{name:>24}" for name in measured_bgr))
+        for baseline in measured_baselines:
+            cells = [_ratios(results[name], results[baseline]) for name in measured_bgr]
+            write(f"{baseline:<22}" + "".join(f"{cell:>24}" for cell in cells))
     # Server or client should hold a core; if neither did, something else on the machine took the CPU.
     contended = [
-        name
-        for name, result in report.results.items()
-        if report.measured and result.rounds and max(result.server_cpu, result.client_cpu) < 0.85
+        name for name, result in results.items() if report.measured and max(result.server_cpu, result.client_cpu) < 0.85
     ]
     if contended:
         write(f"WARNING: neither server nor client kept a core busy for {', '.join(contended)}: the machine was busy")
     write(
         f"{EVENTS_PER_STREAM} events per stream, {report.concurrency} streams in flight; events/s is the median over "
-        "rounds; bgr/target > 1 means bgr is faster. A client cpu near 100% means the client, not the server, "
-        "was the limit: then compare events per server-cpu-second."
+        "rounds. A client cpu near 100% means the client, not the server, was the limit: then compare events "
+        "per server-cpu-second."
     )
+
+
+def _count(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def _ratios(bgr: TargetResult, baseline: TargetResult) -> str:
+    wall = f"{bgr.rate / baseline.rate:.2f}"
+    bgr_cpu, baseline_cpu = bgr.events_per_server_cpu_second, baseline.events_per_server_cpu_second
+    cpu = "n/a" if bgr_cpu is None or baseline_cpu is None else f"{bgr_cpu / baseline_cpu:.2f}"
+    return f"{wall} ; {cpu}"

@@ -2,8 +2,10 @@
 
 Each target is a separate server process on 127.0.0.1; one asyncio load client in this process
 keeps a fixed number of streams in flight on keep-alive connections and counts the events it
-receives. Every target is measured the same way in the same run, and the summary at the end of
-the session reports bgr as a ratio of each baseline; nothing here asserts on timing.
+receives. bgr is measured twice: asked one prompt throughout (its compiled script is reused, as in
+a load test) and a new prompt on every request (every response is encoded from scratch). Every
+target is measured the same way in the same run, and the summary at the end of the session
+reports bgr as a ratio of each baseline; nothing here asserts on timing.
 
 Measure:  .venv/bin/pytest benchmarks --benchmark-enable
 Smoke:    .venv/bin/pytest benchmarks   (the project default, --benchmark-disable: one short round each)
@@ -12,6 +14,8 @@ Smoke:    .venv/bin/pytest benchmarks   (the project default, --benchmark-disabl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -21,6 +25,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.support import (
+    BGR_TARGETS,
     CONCURRENCY,
     EVENTS_PER_STREAM,
     STREAM_REQUEST,
@@ -61,8 +66,8 @@ def sse_server(
     request: pytest.FixtureRequest, bgr_server: ServerProcess, captured_stream: CapturedStream
 ) -> Iterator[ServerProcess]:
     name: str = request.param
-    if name == "bgr":
-        yield bgr_server
+    if name in BGR_TARGETS:
+        yield dataclasses.replace(bgr_server, name=name)
         return
     # A fresh baseline per test, so only the server under test ever holds state.
     with serve_subprocess(name, minimal_argv(BASELINE_MODES[name], captured_stream.path)) as server:
@@ -75,15 +80,29 @@ async def open_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS))
 
 
-async def stream_many(session: aiohttp.ClientSession, url: str, streams: int, body_length: int) -> int:
-    """Read `streams` whole SSE bodies, CONCURRENCY at a time; returns the events received."""
-    payload = json.dumps(STREAM_REQUEST).encode()
+_PROMPT_NUMBERS = itertools.count()
+"""Across rounds too: a prompt bgr has seen could be answered from its compiled scripts."""
+
+
+def request_bodies(streams: int, distinct: bool) -> list[bytes]:
+    """The bodies to send, encoded before the clock starts: one prompt throughout, or a new one each time."""
+    if not distinct:
+        return [json.dumps(STREAM_REQUEST).encode()] * streams
+    prompts = (f"{STREAM_REQUEST['input']} #{next(_PROMPT_NUMBERS)}" for _ in range(streams))
+    return [json.dumps({**STREAM_REQUEST, "input": prompt}).encode() for prompt in prompts]
+
+
+async def stream_many(session: aiohttp.ClientSession, url: str, bodies: list[bytes], body_length: int | None) -> int:
+    """Send each body and read its whole SSE answer, CONCURRENCY at a time; returns the events received.
+
+    `body_length`, when given, is the length every answer must have (byte-identical to the captured stream).
+    """
     headers = {"Content-Type": "application/json"}
-    tickets = iter(range(streams))  # shared by the workers: each stream is sent exactly once
+    tickets = iter(bodies)  # shared by the workers: each stream is sent exactly once
 
     async def worker() -> int:
         events = 0
-        for _ in tickets:
+        for payload in tickets:
             async with session.post(url, data=payload, headers=headers) as response:
                 body = await response.read()
             # Correctness only (cheap, C-level scans): a fast server that drops events must not win.
@@ -92,7 +111,7 @@ async def stream_many(session: aiohttp.ClientSession, url: str, streams: int, bo
             count = body.count(b"\n\n")
             if count != EVENTS_PER_STREAM or not last_frame_is_completed(body):
                 raise AssertionError(f"{url}: incomplete stream, {count} events, ends {body[-120:]!r}")
-            if len(body) != body_length:
+            if body_length is not None and len(body) != body_length:
                 raise AssertionError(f"{url}: {len(body)} bytes, expected {body_length} like the captured stream")
             events += count
         return events
@@ -113,7 +132,8 @@ def test_streaming_throughput(
     throughput_report.measured = measured
     streams = STREAMS_PER_ROUND if measured else SMOKE_STREAMS
     url = f"{sse_server.base_url}/responses"
-    body_length = len(captured_stream.body)
+    distinct = sse_server.name == "bgr distinct prompts"
+    body_length = None if distinct else len(captured_stream.body)  # other prompts, other words
     server_pid = sse_server.process.pid
     result = TargetResult(streams_per_round=streams, events_per_round=streams * EVENTS_PER_STREAM)
 
@@ -124,10 +144,11 @@ def test_streaming_throughput(
             def one_round() -> int:
                 # Timed here as well as by pytest-benchmark, so the summary has figures in disabled mode too;
                 # CPU times tell whether the server or the client was the limit.
+                bodies = request_bodies(streams, distinct)
                 server_cpu = process_cpu_seconds(server_pid)
                 client_cpu = time.process_time()
                 started = time.perf_counter()
-                events = runner.run(stream_many(session, url, streams, body_length))
+                events = runner.run(stream_many(session, url, bodies, body_length))
                 wall = time.perf_counter() - started
                 result.rounds.append(
                     RoundSample(
@@ -140,7 +161,7 @@ def test_streaming_throughput(
                 return events
 
             if measured:
-                runner.run(stream_many(session, url, WARMUP_STREAMS, body_length))
+                runner.run(stream_many(session, url, request_bodies(WARMUP_STREAMS, distinct), body_length))
             events = benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1)
         finally:
             runner.run(session.close())

@@ -21,6 +21,7 @@ _WORDS = (
 
 
 _SPACED = [" " + word for word in _WORDS]
+# No word holds a %: compiled scripts (timeline.py) use % for their slots and check only the request's text.
 _DIGEST_BYTES = 64
 
 

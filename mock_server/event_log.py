@@ -1,10 +1,11 @@
-"""An append-only log of encoded SSE frames, each with the time it becomes visible.
+"""An immutable log of encoded SSE frames, each with the time it becomes visible.
 
 Frames are kept as one contiguous buffer plus end offsets, so replaying from any
 cursor is a single slice (one write on the socket) and a response costs a few
-kilobytes however many events it has. Once sealed, the buffer is immutable bytes:
-slices handed to the transport are zero-copy views that a later change (a cancel
-truncating the log) can never invalidate.
+kilobytes however many events it has. The buffer is bytes: slices handed to the
+transport are zero-copy views that a later change (a cancel truncating the log)
+can never invalidate. Offsets and times may be shared between logs (responses
+compiled from one script), so nothing here changes them in place.
 """
 
 from __future__ import annotations
@@ -16,62 +17,60 @@ from itertools import accumulate
 
 
 class EventLog:
-    __slots__ = ("_buffer", "_ends", "_times")
+    __slots__ = ("_buffer", "_ends", "_origin", "_times")
 
-    def __init__(self) -> None:
-        self._buffer: bytes | bytearray = bytearray()
-        self._ends = array("Q")
-        self._times = array("d")
+    def __init__(self, buffer: bytes, times: array[float], origin: float = 0.0, ends: array[int] | None = None) -> None:
+        """Frame i of `buffer` is released at `origin + times[i]` (never decreasing); `ends[i]` is where it ends.
+
+        Without `ends`, every frame must end with its only blank line (as SSE frames of one-line JSON do).
+        """
+        self._buffer = buffer
+        self._times = times
+        self._origin = origin
+        self._ends = ends
 
     @classmethod
-    def sealed(cls, frames: Sequence[bytes], times: Sequence[float]) -> EventLog:
-        """A whole log in one go, already sealed: one join instead of an append per frame."""
-        log = cls()
-        log._buffer = b"".join(frames)
-        log._ends = array("Q", accumulate(map(len, frames)))
-        log._times = array("d", accumulate(times, max))  # never backwards, as `append` guarantees
-        return log
-
-    def append(self, frame: bytes, visible_at: float) -> int:
-        """Add the next frame; returns its sequence number. Times never go backwards."""
-        if self._times and visible_at < self._times[-1]:
-            visible_at = self._times[-1]
-        if isinstance(self._buffer, bytes):
-            self._buffer = bytearray(self._buffer)
-        self._buffer += frame
-        self._ends.append(len(self._buffer))
-        self._times.append(visible_at)
-        return len(self._ends) - 1
-
-    def seal(self) -> None:
-        """Freeze the frames written so far into immutable bytes."""
-        self._buffer = bytes(self._buffer)
+    def of(cls, frames: Sequence[bytes], times: Sequence[float]) -> EventLog:
+        """A log of these frames, released at these times; a time earlier than the one before counts as equal."""
+        ends = array("Q", accumulate(map(len, frames)))
+        return cls(b"".join(frames), array("d", accumulate(times, max)), ends=ends)
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self._times)
+
+    def _frame_ends(self) -> array[int]:
+        if self._ends is None:
+            self._ends = ends = array("Q")
+            end = 0
+            for _ in range(len(self._times)):
+                end = self._buffer.index(b"\n\n", end) + 2
+                ends.append(end)
+        return self._ends
 
     def visible_count(self, now: float) -> int:
         """How many frames have been released by `now`."""
-        return bisect_right(self._times, now)
+        return bisect_right(self._times, now - self._origin)
 
     def visible_at(self, sequence_number: int) -> float:
-        return self._times[sequence_number]
+        return self._origin + self._times[sequence_number]
 
     def frames(self, start: int, stop: int) -> bytes | memoryview:
-        """Frames start..stop-1 as one contiguous chunk (a zero-copy view once sealed)."""
-        begin = self._ends[start - 1] if start > 0 else 0
-        end = self._ends[stop - 1] if stop > 0 else 0
-        if isinstance(self._buffer, bytes):
-            return memoryview(self._buffer)[begin:end]
-        return bytes(self._buffer[begin:end])
+        """Frames start..stop-1 as one contiguous chunk: the buffer itself when that is all of it, else a view."""
+        if start <= 0 and stop >= len(self._times):
+            return self._buffer  # aiohttp writes bytes without wrapping them in a payload object
+        ends = self._frame_ends()
+        begin = ends[start - 1] if start > 0 else 0
+        end = ends[stop - 1] if stop > 0 else 0
+        return memoryview(self._buffer)[begin:end]
 
     def frame(self, sequence_number: int) -> bytes:
         return bytes(self.frames(sequence_number, sequence_number + 1))
 
     def truncate(self, count: int) -> None:
         """Forget every frame from `count` on (a cancel ends the log where it stands)."""
-        if count >= len(self._ends):
+        if count >= len(self._times):
             return
-        self._buffer = self._buffer[: self._ends[count - 1] if count > 0 else 0]
-        del self._ends[count:]
-        del self._times[count:]
+        ends = self._frame_ends()
+        self._buffer = self._buffer[: ends[count - 1] if count > 0 else 0]
+        self._ends = ends[:count]
+        self._times = self._times[:count]  # a copy: the times may be shared with other logs

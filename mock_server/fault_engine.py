@@ -73,5 +73,7 @@ def shaped_spec(spec: TimelineSpec, faults: tuple[Fault, ...], tokens: int, jitt
 
 
 def stream_filters(faults: tuple[Fault, ...]) -> list[StreamFilter]:
+    if not faults:
+        return []
     filters = [fault.stream_filter() for fault in faults if isinstance(fault, FiltersStream)]
     return sorted(filters, key=lambda stream_filter: stream_filter.stage)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from mock_server.params import ResponseParams
 
 
@@ -11,26 +13,27 @@ def response_object(
     response_id: str,
     params: ResponseParams,
     *,
-    created_at: float,
+    created_at: int | orjson.Fragment,
     status: str,
     output: list[dict[str, Any]] | None = None,
     usage: dict[str, Any] | None = None,
-    completed_at: float | None = None,
+    completed_at: int | orjson.Fragment | None = None,
     error: dict[str, str] | None = None,
     incomplete_reason: str | None = None,
 ) -> dict[str, Any]:
+    """Times are whole epoch seconds, or the slots of a compiled script (mock_server/timeline.py)."""
     return {
         "id": response_id,
         "object": "response",
-        "created_at": int(created_at),
+        "created_at": created_at,
         "status": status,
         "background": params.background,
-        "completed_at": int(completed_at) if completed_at is not None else None,
+        "completed_at": completed_at,
         "error": error,
         "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
         "instructions": params.instructions,
         "max_output_tokens": params.max_output_tokens,
-        "metadata": params.metadata,
+        "metadata": dict(params.metadata),
         "model": params.model,
         "output": output or [],
         "parallel_tool_calls": True,

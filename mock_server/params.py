@@ -24,7 +24,8 @@ class ResponseParams:
     background: bool
     stream: bool
     store: bool
-    metadata: dict[str, str]
+    metadata: tuple[tuple[str, str], ...]
+    """Key-value pairs in request order (a tuple, so that params can key a cache)."""
     temperature: float | None
     top_p: float | None
     max_output_tokens: int | None
@@ -165,10 +166,10 @@ def _optional_int(fields: dict[str, Any], name: str) -> int | None:
     return value
 
 
-def _metadata(fields: dict[str, Any]) -> dict[str, str]:
+def _metadata(fields: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     value = fields.get("metadata")
     if value is None:
-        return {}
+        return ()
     if not isinstance(value, dict):
         raise invalid_type("metadata", "an object", value)
     if len(value) > 16:
@@ -176,7 +177,7 @@ def _metadata(fields: dict[str, Any]) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(item, str):
             raise invalid_type(f"metadata.{key}", "a string", item)
-    return value
+    return tuple(value.items())
 
 
 def _input_text(value: Any, param: str) -> str:

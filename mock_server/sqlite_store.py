@@ -17,7 +17,7 @@ import orjson
 
 from mock_server.params import ResponseParams
 from mock_server.store import Recipe, ResponseStore, StoredResponse
-from mock_server.timeline import TimelineSpec
+from mock_server.timeline import Script, TimelineSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -81,17 +81,31 @@ class SqliteResponseStore(ResponseStore):
 
 
 def _encode_recipe(recipe: Recipe) -> bytes:
-    return orjson.dumps(dataclasses.asdict(recipe))
+    # Flat, as before scripts were shared: files written by earlier versions still load.
+    script = recipe.script
+    return orjson.dumps(
+        {
+            "id": recipe.id,
+            "item_id": recipe.item_id,
+            "params": dataclasses.asdict(script.params),
+            "created_at": recipe.created_at,
+            "seed": script.seed,
+            "answer_length": script.answer_length,
+            "spec": dataclasses.asdict(script.spec),
+        }
+    )
 
 
 def _decode_recipe(raw: bytes) -> Recipe:
     data = orjson.loads(raw)
-    return Recipe(
-        id=data["id"],
-        item_id=data["item_id"],
-        params=ResponseParams(**data["params"]),
-        created_at=data["created_at"],
+    params = data["params"]
+    metadata = params["metadata"]
+    # Earlier versions stored metadata as an object; now it is a list of pairs.
+    pairs = metadata.items() if isinstance(metadata, dict) else metadata
+    script = Script(
+        params=ResponseParams(**{**params, "metadata": tuple((key, value) for key, value in pairs)}),
         seed=data["seed"],
         answer_length=data["answer_length"],
         spec=TimelineSpec(**data["spec"]),
     )
+    return Recipe(id=data["id"], item_id=data["item_id"], created_at=data["created_at"], script=script)

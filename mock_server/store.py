@@ -6,12 +6,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.answer import answer_tokens, count_tokens
 from mock_server.errors import response_not_found
 from mock_server.objects import response_object
 from mock_server.params import ResponseParams
 from mock_server.sse import parse_frames
-from mock_server.timeline import Timeline, TimelineSpec, build_timeline
+from mock_server.timeline import Script, Timeline, TimelineSpec, build_timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +19,11 @@ class Recipe:
 
     id: str
     item_id: str
-    params: ResponseParams
     created_at: float
-    seed: int
-    answer_length: int
-    spec: TimelineSpec
+    script: Script
 
     def build(self) -> Timeline:
-        params = self.params
-        tokens = answer_tokens(self.seed, params.model, params.input_text, params.instructions, self.answer_length)
-        input_tokens = count_tokens(params.input_text)
-        return build_timeline(self.id, self.item_id, params, tokens, input_tokens, self.created_at, self.spec)
+        return build_timeline(self.script, self.id, self.item_id, self.created_at)
 
 
 @dataclass(slots=True)
@@ -63,7 +56,7 @@ class StoredResponse:
 
     @property
     def params(self) -> ResponseParams:
-        return self.recipe.params
+        return self.recipe.script.params
 
     @property
     def created_at(self) -> float:
@@ -71,7 +64,7 @@ class StoredResponse:
 
     @property
     def spec(self) -> TimelineSpec:
-        return self.recipe.spec
+        return self.recipe.script.spec
 
     @property
     def text(self) -> str:
@@ -98,7 +91,7 @@ class StoredResponse:
         status = self.status(now)
         if now >= self.timeline.finished_at and status == self.timeline.final_status:
             return self.timeline.final
-        return response_object(self.id, self.params, created_at=self.created_at, status=status)
+        return response_object(self.id, self.params, created_at=int(self.created_at), status=status)
 
     def visible_events(self, now: float) -> int:
         return self.timeline.log.visible_count(now)

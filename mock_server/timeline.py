@@ -4,16 +4,25 @@ A response's future is decided when it is created: its text, its events and thei
 times are a pure function of the request, the seed and its TimelineSpec. Polls and
 streams only look at how much of it has been released by now. Because it is pure,
 a durable store keeps the spec, not the events, and rebuilds them identically.
+
+What a response says does not depend on which response says it: only its ids and
+its timestamps do. So the events are compiled once per script (request, seed,
+spec) into bytes with slots for those four values, and each response is one bytes
+%-format of the compiled script. A thousand identical requests encode once.
 """
 
 from __future__ import annotations
 
 import random
+from array import array
 from dataclasses import asdict, dataclass
+from functools import cache, lru_cache
+from itertools import accumulate
 from typing import Any, Literal
 
 import orjson
 
+from mock_server.answer import answer_tokens, count_tokens
 from mock_server.config import Timing
 from mock_server.event_log import EventLog
 from mock_server.objects import output_message, output_text, response_object, response_usage
@@ -21,6 +30,9 @@ from mock_server.params import ResponseParams
 from mock_server.sse import event_frame
 
 Outcome = Literal["completed", "failed", "incomplete", "cancelled"]
+
+COMPILED_SCRIPTS_KEPT = 256
+"""Distinct scripts whose compiled events are kept (about 20 KB each for a 64-token answer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +55,7 @@ class TimelineSpec:
     """Times count polls of the response instead of seconds (one poll = one unit)."""
 
     @classmethod
+    @cache  # one per Timing of the config: asked for on every create
     def from_timing(cls, timing: Timing) -> TimelineSpec:
         return cls(timing.queue_seconds, timing.first_token_seconds, timing.tokens_per_second)
 
@@ -50,36 +63,124 @@ class TimelineSpec:
         return asdict(self)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Script:
+    """What a response says and when: everything it is made from except who it is."""
+
+    params: ResponseParams
+    seed: int
+    answer_length: int
+    spec: TimelineSpec
+
+
 class Timeline:
-    log: EventLog
-    started_at: float
-    """When the response leaves `queued` (its `response.in_progress` event)."""
-    finished_at: float
-    """When its last event is released: from then on its status is `final_status`."""
+    """One response's events and the moments that decide its status."""
+
+    __slots__ = ("_final", "_final_json", "final_status", "finished_at", "log", "started_at", "text")
+
+    def __init__(
+        self, log: EventLog, started_at: float, finished_at: float, final_status: Outcome, text: str, final_json: bytes
+    ) -> None:
+        self.log = log
+        self.started_at = started_at
+        """When the response leaves `queued` (its `response.in_progress` event)."""
+        self.finished_at = finished_at
+        """When its last event is released: from then on its status is `final_status`."""
+        self.final_status = final_status
+        self.text = text
+        """The text the backend produced: every delta it will ever release, joined."""
+        self._final_json = final_json
+        self._final: dict[str, Any] | None = None
+
+    @property
+    def final(self) -> dict[str, Any]:
+        """The Response object in its final state (decoded when first asked for: most are never polled)."""
+        if self._final is None:
+            self._final = orjson.loads(self._final_json)
+        return self._final
+
+
+def build_timeline(script: Script, response_id: str, item_id: str, created_at: float) -> Timeline:
+    compiled = compile_script(script)
+    if compiled is None:
+        # The script's own text holds a %: encode it for this response alone.
+        compiled = _compile(script, _Stamps(response_id, item_id, created_at))
+    return compiled.render(response_id, item_id, created_at)
+
+
+@lru_cache(maxsize=COMPILED_SCRIPTS_KEPT)
+def compile_script(script: Script) -> CompiledTimeline | None:
+    """The script's events with %-format fields for ids and timestamps; None if its own text holds a %."""
+    # Slots are the format fields themselves, so no other % may appear; orjson encodes the dataclasses
+    # whole, and every string that can reach the events is in the script.
+    if b"%" in orjson.dumps(script):
+        return None
+    return _compile(script, _SLOTTED)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamps:
+    """The values that differ between responses with one script."""
+
+    response_id: str
+    item_id: str
+    created_at: float | None
+    """None for slots: the creation and completion times are then format fields too."""
+
+
+_SLOTTED = _Stamps("%(r)s", "%(m)s", None)
+# Raw JSON: a number's slot goes in without quotes.
+_CREATED_AT_SLOT, _COMPLETED_AT_SLOT = orjson.Fragment(b"%(c)s"), orjson.Fragment(b"%(f)s")
+
+
+@dataclass(slots=True)
+class CompiledTimeline:
+    body: bytes
+    """Every frame, with %-format fields for the slots."""
+    final_json: bytes
+    """The final Response object, with the same fields."""
+    times: array[float]
+    """When each frame is released, in seconds (or polls) after creation. Shared: never changed."""
+    started_after: float
+    finished_after: float
     final_status: Outcome
     text: str
-    """The text the backend produced: every delta it will ever release, joined."""
-    final: dict[str, Any]
-    """The Response object in its final state."""
+
+    def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
+        values = {
+            b"r": response_id.encode(),
+            b"m": item_id.encode(),
+            b"c": b"%d" % int(created_at),
+            b"f": b"%d" % int(created_at + self.finished_after),
+        }
+        return Timeline(
+            EventLog(self.body % values, self.times, origin=created_at),
+            created_at + self.started_after,
+            created_at + self.finished_after,
+            self.final_status,
+            self.text,
+            self.final_json % values,
+        )
 
 
-def build_timeline(
-    response_id: str,
-    item_id: str,
-    params: ResponseParams,
-    tokens: list[str],
-    input_tokens: int,
-    created_at: float,
-    spec: TimelineSpec,
-) -> Timeline:
+def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
+    params, spec = script.params, script.spec
+    tokens = answer_tokens(script.seed, params.model, params.input_text, params.instructions, script.answer_length)
+    input_tokens = count_tokens(params.input_text)
     frames: list[bytes] = []
     times: list[float] = []
     kept = tokens if spec.outcome_after_deltas is None else tokens[: spec.outcome_after_deltas]
     text = "".join(kept)
-    started_at = created_at + (spec.queue_seconds if params.background else 0.0)
+    response_id, item_id = stamps.response_id, stamps.item_id
+    started_at = spec.queue_seconds if params.background else 0.0
     delta_times = _delta_times(started_at + spec.first_token_seconds, len(kept), spec)
     finished_at = delta_times[-1] if delta_times else started_at + spec.first_token_seconds
+    created_at: int | orjson.Fragment
+    completed_at: int | orjson.Fragment
+    if stamps.created_at is None:
+        created_at, completed_at = _CREATED_AT_SLOT, _COMPLETED_AT_SLOT
+    else:
+        created_at, completed_at = int(stamps.created_at), int(stamps.created_at + finished_at)
 
     def snapshot(status: str, **terminal: Any) -> dict[str, Any]:
         return response_object(response_id, params, created_at=created_at, status=status, **terminal)
@@ -90,11 +191,9 @@ def build_timeline(
         times.append(at)
 
     part_base = {"item_id": item_id, "output_index": 0, "content_index": 0}
-    emit(
-        created_at, {"type": "response.created", "response": snapshot("queued" if params.background else "in_progress")}
-    )
+    emit(0.0, {"type": "response.created", "response": snapshot("queued" if params.background else "in_progress")})
     if params.background:
-        emit(created_at, {"type": "response.queued", "response": snapshot("queued")})
+        emit(0.0, {"type": "response.queued", "response": snapshot("queued")})
     emit(started_at, {"type": "response.in_progress", "response": snapshot("in_progress")})
     emit(
         started_at,
@@ -119,11 +218,23 @@ def build_timeline(
         message = output_message(item_id, item_status, [output_text(text)])
         emit(finished_at, {"type": "response.output_item.done", "output_index": 0, "item": message})
         if spec.outcome == "completed":
-            final = snapshot("completed", output=[message], usage=usage, completed_at=finished_at)
+            final = snapshot("completed", output=[message], usage=usage, completed_at=completed_at)
         else:
             final = snapshot("incomplete", output=[message], usage=usage, incomplete_reason=spec.incomplete_reason)
         emit(finished_at, {"type": f"response.{spec.outcome}", "response": final})
-    return Timeline(EventLog.sealed(frames, times), started_at, finished_at, spec.outcome, text, final)
+    body, final_json = b"".join(frames), orjson.dumps(final)
+    if stamps.created_at is not None:
+        # Rendered with a %-format like any compiled script, so its literal % are doubled.
+        body, final_json = body.replace(b"%", b"%%"), final_json.replace(b"%", b"%%")
+    return CompiledTimeline(
+        body=body,
+        final_json=final_json,
+        times=array("d", accumulate(times, max)),  # never backwards, whatever the jitter
+        started_after=started_at,
+        finished_after=finished_at,
+        final_status=spec.outcome,
+        text=text,
+    )
 
 
 def _delta_frames(part_base: dict[str, Any], tokens: list[str], first_sequence: int) -> list[bytes]:

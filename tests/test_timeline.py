@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mock_server import answer
 from mock_server.params import ResponseParams
 from mock_server.sse import event_frame, parse_frames
-from mock_server.timeline import TimelineSpec, _delta_frames, build_timeline
+from mock_server.timeline import Script, Timeline, TimelineSpec, _compile, _delta_frames, _Stamps, build_timeline
 
-PARAMS = ResponseParams("gpt-4o", "hi", None, True, True, True, {}, None, None, None, None)
+PARAMS = ResponseParams("gpt-4o", "hi", None, True, True, True, (), None, None, None, None)
 PART = {"item_id": 'msg_"quoted"\\%d%s%', "output_index": 0, "content_index": 0}
+RESPONSE_ID, ITEM_ID = "resp_" + "a" * 48, "msg_" + "b" * 48
+# Strings a request may echo back, with what could be taken for slots or %-format fields.
+TRICKY_PIECES = ["\x00", "\\", "u0000", "bgr:", "response_id", "%", '"', "%(r)s", "é"]
+tricky_text = st.lists(st.sampled_from(TRICKY_PIECES)).map("".join)
+outcomes = st.sampled_from(["completed", "failed", "incomplete", "cancelled"])
+
+
+def whole(timeline: Timeline) -> bytes:
+    return bytes(timeline.log.frames(0, len(timeline.log)))
 
 
 @settings(max_examples=300)
@@ -23,22 +34,86 @@ def test_templated_delta_frames_equal_event_frame(tokens: list[str], first: int)
     assert _delta_frames(PART, tokens, first) == expected
 
 
+@settings(max_examples=200)
 @given(
-    tokens=st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=30),
-    outcome=st.sampled_from(["completed", "failed", "incomplete", "cancelled"]),
+    model=tricky_text.filter(bool),
+    instructions=st.none() | tricky_text,
+    metadata=st.lists(st.tuples(tricky_text, tricky_text), max_size=3),
+    error_message=tricky_text,
+    outcome=outcomes,
+    background=st.booleans(),
+    created_at=st.floats(0, 4e9),
+)
+def test_a_compiled_script_renders_exactly_what_encoding_each_response_gives(
+    model: str,
+    instructions: str | None,
+    metadata: list[tuple[str, str]],
+    error_message: str,
+    outcome: str,
+    background: bool,
+    created_at: float,
+) -> None:
+    params = ResponseParams(model, "hi", instructions, background, True, True, tuple(metadata), 0.5, None, None, None)
+    spec = TimelineSpec(queue_seconds=1.5, tokens_per_second=7, outcome=outcome, error_message=error_message)  # type: ignore[arg-type]
+    script = Script(params, seed=3, answer_length=5, spec=spec)
+    direct = _compile(script, _Stamps(RESPONSE_ID, ITEM_ID, created_at))
+    assert direct is not None
+    expected = direct.render(RESPONSE_ID, ITEM_ID, created_at)
+    built = build_timeline(script, RESPONSE_ID, ITEM_ID, created_at)
+    assert whole(built) == whole(expected)
+    assert built.final == expected.final
+    events = parse_frames(whole(built))
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert events[0]["response"]["created_at"] == int(created_at)
+    assert events[0]["response"]["instructions"] == instructions
+    assert built.final["id"] == RESPONSE_ID and built.final["status"] == outcome
+
+
+def test_responses_of_one_script_share_its_encoding_and_differ_only_in_who_they_are() -> None:
+    script = Script(PARAMS, seed=0, answer_length=64, spec=TimelineSpec(tokens_per_second=10))
+    first = build_timeline(script, RESPONSE_ID, ITEM_ID, 1_700_000_000.25)
+    second = build_timeline(script, "resp_" + "c" * 48, "msg_" + "d" * 48, 1_700_000_100.5)
+    assert first.text == second.text and len(first.log) == len(second.log) == 64 + 9
+    renamed = whole(first).replace(b"a" * 48, b"c" * 48).replace(b"b" * 48, b"d" * 48)
+    assert renamed.replace(b"1700000000", b"1700000100").replace(b"1700000006", b"1700000106") == whole(second)
+    assert [second.log.visible_at(n) - first.log.visible_at(n) for n in (0, 10, 72)] == pytest.approx([100.25] * 3)
+    assert first.final["completed_at"] == 1_700_000_006 and second.final["completed_at"] == 1_700_000_106
+
+
+@given(
+    outcome=outcomes,
     after=st.none() | st.integers(0, 30),
     jitter=st.floats(0, 1),
+    length=st.integers(1, 30),
 )
-def test_timeline_is_a_pure_function_of_its_inputs(tokens, outcome, after, jitter) -> None:
+def test_timeline_is_a_pure_function_of_its_inputs(outcome: str, after: int | None, jitter: float, length: int) -> None:
     spec = TimelineSpec(
-        queue_seconds=1, tokens_per_second=10, jitter=jitter, jitter_seed=3, outcome=outcome, outcome_after_deltas=after
+        queue_seconds=1,
+        tokens_per_second=10,
+        jitter=jitter,
+        jitter_seed=3,
+        outcome=outcome,  # type: ignore[arg-type]
+        outcome_after_deltas=after,
     )
-    first = build_timeline("resp_1", "msg_1", PARAMS, tokens, 1, 100.0, spec)
-    second = build_timeline("resp_1", "msg_1", PARAMS, tokens, 1, 100.0, spec)
+    script = Script(PARAMS, seed=1, answer_length=length, spec=spec)
+    first = build_timeline(script, "resp_1", "msg_1", 100.0)
+    second = build_timeline(Script(PARAMS, seed=1, answer_length=length, spec=spec), "resp_1", "msg_1", 100.0)
     log = first.log
-    assert bytes(log.frames(0, len(log))) == bytes(second.log.frames(0, len(second.log)))
-    events = parse_frames(bytes(log.frames(0, len(log))))
+    assert whole(first) == whole(second)
+    events = parse_frames(whole(first))
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == first.text
     times = [log.visible_at(n) for n in range(len(log))]
     assert times == sorted(times) and times[-1] == first.finished_at
+
+
+def test_a_request_that_spells_a_slot_gets_its_own_text_back() -> None:
+    forged = "\x00bgr:response_id\x00"
+    params = ResponseParams("gpt-4o", "hi", forged, True, True, True, ((forged, forged),), None, None, None, None)
+    timeline = build_timeline(Script(params, 0, 5, TimelineSpec()), RESPONSE_ID, ITEM_ID, 10.0)
+    assert timeline.final["instructions"] == forged and timeline.final["metadata"] == {forged: forged}
+    assert timeline.final["id"] == RESPONSE_ID
+
+
+def test_no_answer_word_holds_a_percent_sign_which_compiled_scripts_keep_for_slots() -> None:
+    assert not any("%" in word for word in answer._WORDS)

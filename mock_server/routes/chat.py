@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from aiohttp import web
 
@@ -36,16 +38,17 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         completion = chat_completion(completion_id, params.model, now, "".join(tokens), input_tokens, len(tokens))
         return web.Response(body=orjson.dumps(completion), content_type="application/json")
 
-    log = EventLog()
-    log.append(data_frame(chat_chunk(completion_id, params.model, now, {"role": "assistant", "content": ""})), now)
-    for index, token in enumerate(tokens):
-        log.append(data_frame(chat_chunk(completion_id, params.model, now, {"content": token})), first_at + index * gap)
-    log.append(data_frame(chat_chunk(completion_id, params.model, now, {}, finish_reason="stop")), finished_at)
+    def chunk(delta: dict[str, str], **ending: Any) -> bytes:
+        return data_frame(chat_chunk(completion_id, params.model, now, delta, **ending))
+
+    frames = [chunk({"role": "assistant", "content": ""}), *(chunk({"content": token}) for token in tokens)]
+    times = [now, *(first_at + index * gap for index in range(len(tokens)))]
+    frames.append(chunk({}, finish_reason="stop"))
     if params.include_usage:
-        usage = chat_usage(input_tokens, len(tokens))
-        log.append(data_frame(chat_chunk(completion_id, params.model, now, {}, usage=usage)), finished_at)
-    log.append(CHAT_DONE, finished_at)
-    log.seal()
+        frames.append(chunk({}, usage=chat_usage(input_tokens, len(tokens))))
+    frames.append(CHAT_DONE)
+    times += [finished_at] * (len(frames) - len(times))
+    log = EventLog.of(frames, times)
     return await send_events(request, log, 0, state.clock, filters=stream_filters(faults))
 
 

@@ -15,7 +15,7 @@ from mock_server.rules import RequestFacts
 from mock_server.state import STATE
 from mock_server.store import Recipe, StoredResponse
 from mock_server.streaming import send_events
-from mock_server.timeline import TimelineSpec
+from mock_server.timeline import Script, TimelineSpec
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:
@@ -32,11 +32,8 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     recipe = Recipe(
         id=response_id,
         item_id=state.ids.next("msg_"),
-        params=params,
         created_at=state.clock.now(),
-        seed=state.config.seed,
-        answer_length=length,
-        spec=shaped_spec(base, faults, length, jitter_seed),
+        script=Script(params, state.config.seed, length, shaped_spec(base, faults, length, jitter_seed)),
     )
     state.remember_ids()
     response = StoredResponse.create(recipe)
