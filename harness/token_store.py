@@ -195,6 +195,27 @@ _COLUMNS = [field.name for field in dataclasses.fields(Operation)]
 _SELECT = ", ".join(_COLUMNS)
 
 
+_BUSY_TIMEOUT_SECONDS = 10.0
+_WAL_RETRY_SECONDS = 0.01
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, once for good: a store already in it needs no lock.
+
+    Switching needs the file to itself, and SQLite answers "locked" at once instead of
+    waiting when another process holds it (two processes opening a new store together):
+    then look again until that process has switched it, or the busy timeout passes.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_SECONDS
+    while db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_RETRY_SECONDS)
+
+
 class SqliteTokenStore:
     """A `TokenStore` in one SQLite file, created (with its table) on first use.
 
@@ -211,23 +232,40 @@ class SqliteTokenStore:
     def db(self) -> sqlite3.Connection:
         if self._db is None:
             # Autocommit: each statement commits at once; a timeout rides out another process's write.
-            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
             try:
-                db.execute("PRAGMA journal_mode=WAL")
+                _use_wal(db)
                 db.execute("PRAGMA synchronous=NORMAL")
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise sqlite3.DatabaseError(
-                        f"{self.path} was written by a newer bgr (token store version {version}, "
-                        f"this one reads {SCHEMA_VERSION})"
-                    )
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._create_schema(db)
             except BaseException:
                 db.close()
                 raise
             self._db = db
         return self._db
+
+    def _create_schema(self, db: sqlite3.Connection) -> None:
+        # Reads first: a store that is set up needs no write, so opening it never waits on a writer.
+        if self._schema_version(db) == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")  # one process creates the schema; the others wait, then find it
+        try:
+            if self._schema_version(db) != SCHEMA_VERSION:
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _schema_version(self, db: sqlite3.Connection) -> int:
+        version: int = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"{self.path} was written by a newer bgr (token store version {version}, "
+                f"this one reads {SCHEMA_VERSION})"
+            )
+        return version
 
     def save(self, operation: Operation) -> None:
         placeholders = ", ".join("?" for _ in _COLUMNS)

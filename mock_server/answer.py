@@ -54,6 +54,8 @@ class IdFactory:
     def __init__(self, seed: int, start: int = 0) -> None:
         self._seed = seed
         self._next = start
+        self._hashes: dict[str, hashlib.blake2b] = {}
+        """Per prefix, the hash of `seed:prefix:` so far; each id copies it and adds its number."""
 
     @property
     def position(self) -> int:
@@ -63,4 +65,9 @@ class IdFactory:
     def next(self, prefix: str) -> str:
         n = self._next
         self._next += 1
-        return prefix + hashlib.blake2b(f"{self._seed}:{prefix}:{n}".encode(), digest_size=24).hexdigest()
+        started = self._hashes.get(prefix)
+        if started is None:
+            started = self._hashes[prefix] = hashlib.blake2b(f"{self._seed}:{prefix}:".encode(), digest_size=24)
+        digest = started.copy()
+        digest.update(b"%d" % n)
+        return prefix + digest.hexdigest()

@@ -11,7 +11,7 @@ from aiohttp import web
 from mock_server.errors import APIError
 from mock_server.exchange import EXCHANGE, Exchange
 from mock_server.fault_engine import HungUp
-from mock_server.journal import JOURNALED_HEADER_PREFIX, JOURNALED_HEADERS, JournalEntry, body_essentials
+from mock_server.journal import JournalEntry, body_essentials, journaled_headers
 from mock_server.routes import admin, chat, responses
 from mock_server.state import STATE, MockState
 
@@ -41,12 +41,8 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
         received_at=state.clock.now(),
         method=request.method,
         path=request.path,
-        query=dict(request.query),
-        headers={
-            name.lower(): value
-            for name, value in request.headers.items()
-            if name.lower() in JOURNALED_HEADERS or name.lower().startswith(JOURNALED_HEADER_PREFIX)
-        },
+        query=dict(request.query) if request.query_string else {},
+        headers=journaled_headers(request.headers),
         body_bytes=request.content_length or 0,
     )
     exchange = Exchange(entry)

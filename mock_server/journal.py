@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,6 +38,15 @@ class JournalEntry:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def journaled_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers a check may need, by lower-case name (`headers` is case-insensitive, as aiohttp's are)."""
+    kept = {name: value for name in JOURNALED_HEADERS if (value := headers.get(name)) is not None}
+    for name in headers:
+        if name[: len(JOURNALED_HEADER_PREFIX)].lower() == JOURNALED_HEADER_PREFIX:
+            kept[name.lower()] = headers[name]
+    return kept
 
 
 def body_essentials(body: Any) -> dict[str, Any]:

@@ -133,7 +133,7 @@ _SLOTTED = _Stamps("%(r)s", "%(m)s", None)
 _CREATED_AT_SLOT, _COMPLETED_AT_SLOT = orjson.Fragment(b"%(c)s"), orjson.Fragment(b"%(f)s")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CompiledTimeline:
     body: bytes
     """Every frame, with %-format fields for the slots."""
@@ -147,6 +147,7 @@ class CompiledTimeline:
     text: str
 
     def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
+        """This script's timeline for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
         values = {
             b"r": response_id.encode(),
             b"m": item_id.encode(),

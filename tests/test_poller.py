@@ -7,6 +7,7 @@ and the poller at the same time scale, so the journal's scenario times measure t
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -214,6 +215,19 @@ async def test_every_token_is_in_the_store_while_polling(
     assert running and all(status == "pending" and token is not None for _, status, token in running)
     final = observer.get(outcome.operation_id)  # type: ignore[arg-type]
     assert final is not None and (final.status, final.token, final.delivered) == ("completed", None, outcome.text)
+
+
+def test_a_store_opens_and_reads_while_another_process_holds_its_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.db"
+    SqliteTokenStore(path).save(new_operation("openai", "poll", "Hi.", token="t1"))
+    writer = sqlite3.connect(path, isolation_level=None)  # as a poller in the middle of saving a token
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        # Opening a set-up store writes nothing, so it need not wait for the lock (it would time out).
+        assert [operation.token for operation in SqliteTokenStore(path).pending()] == ["t1"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 async def test_a_new_poller_resumes_what_a_timed_out_one_left_pending(mock: ServerThread, tmp_path: Path) -> None:
