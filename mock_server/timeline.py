@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from array import array
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache, lru_cache
 from itertools import accumulate
 from typing import Any, Literal
@@ -73,30 +73,27 @@ class Script:
     spec: TimelineSpec
 
 
+@dataclass(slots=True)
 class Timeline:
     """One response's events and the moments that decide its status."""
 
-    __slots__ = ("_final", "_final_json", "final_status", "finished_at", "log", "started_at", "text")
-
-    def __init__(
-        self, log: EventLog, started_at: float, finished_at: float, final_status: Outcome, text: str, final_json: bytes
-    ) -> None:
-        self.log = log
-        self.started_at = started_at
-        """When the response leaves `queued` (its `response.in_progress` event)."""
-        self.finished_at = finished_at
-        """When its last event is released: from then on its status is `final_status`."""
-        self.final_status = final_status
-        self.text = text
-        """The text the backend produced: every delta it will ever release, joined."""
-        self._final_json = final_json
-        self._final: dict[str, Any] | None = None
+    log: EventLog
+    started_at: float
+    """When the response leaves `queued` (its `response.in_progress` event)."""
+    finished_at: float
+    """When its last event is released: from then on its status is `final_status`."""
+    final_status: Outcome
+    text: str
+    """The text the backend produced: every delta it will ever release, joined."""
+    final_json: bytes
+    """The Response object in its final state, encoded."""
+    _final: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def final(self) -> dict[str, Any]:
         """The Response object in its final state (decoded when first asked for: most are never polled)."""
         if self._final is None:
-            self._final = orjson.loads(self._final_json)
+            self._final = orjson.loads(self.final_json)
         return self._final
 
 

@@ -9,13 +9,22 @@ from hypothesis import strategies as st
 from mock_server import answer
 from mock_server.params import ResponseParams
 from mock_server.sse import event_frame, parse_frames
-from mock_server.timeline import Script, Timeline, TimelineSpec, _compile, _delta_frames, _Stamps, build_timeline
+from mock_server.timeline import (
+    Script,
+    Timeline,
+    TimelineSpec,
+    _compile,
+    _delta_frames,
+    _Stamps,
+    build_timeline,
+    compile_script,
+)
 
 PARAMS = ResponseParams("gpt-4o", "hi", None, True, True, True, (), None, None, None, None)
 PART = {"item_id": 'msg_"quoted"\\%d%s%', "output_index": 0, "content_index": 0}
 RESPONSE_ID, ITEM_ID = "resp_" + "a" * 48, "msg_" + "b" * 48
 # Strings a request may echo back, with what could be taken for slots or %-format fields.
-TRICKY_PIECES = ["\x00", "\\", "u0000", "bgr:", "response_id", "%", '"', "%(r)s", "é"]
+TRICKY_PIECES = ["a", "%", "%%", "%(r)s", "%(c)s", "%d", '"', "\\", "\x00", "é"]
 tricky_text = st.lists(st.sampled_from(TRICKY_PIECES)).map("".join)
 outcomes = st.sampled_from(["completed", "failed", "incomplete", "cancelled"])
 
@@ -71,6 +80,7 @@ def test_a_compiled_script_renders_exactly_what_encoding_each_response_gives(
 
 def test_responses_of_one_script_share_its_encoding_and_differ_only_in_who_they_are() -> None:
     script = Script(PARAMS, seed=0, answer_length=64, spec=TimelineSpec(tokens_per_second=10))
+    assert compile_script(script) is not None
     first = build_timeline(script, RESPONSE_ID, ITEM_ID, 1_700_000_000.25)
     second = build_timeline(script, "resp_" + "c" * 48, "msg_" + "d" * 48, 1_700_000_100.5)
     assert first.text == second.text and len(first.log) == len(second.log) == 64 + 9
@@ -108,9 +118,11 @@ def test_timeline_is_a_pure_function_of_its_inputs(outcome: str, after: int | No
 
 
 def test_a_request_that_spells_a_slot_gets_its_own_text_back() -> None:
-    forged = "\x00bgr:response_id\x00"
+    forged = "%(r)s at %(c)s, 100%"
     params = ResponseParams("gpt-4o", "hi", forged, True, True, True, ((forged, forged),), None, None, None, None)
-    timeline = build_timeline(Script(params, 0, 5, TimelineSpec()), RESPONSE_ID, ITEM_ID, 10.0)
+    script = Script(params, 0, 5, TimelineSpec())
+    assert compile_script(script) is None  # encoded for each response instead
+    timeline = build_timeline(script, RESPONSE_ID, ITEM_ID, 10.0)
     assert timeline.final["instructions"] == forged and timeline.final["metadata"] == {forged: forged}
     assert timeline.final["id"] == RESPONSE_ID
 
