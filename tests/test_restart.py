@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 from openai import OpenAI
 
+from mock_server.sqlite_store import SqliteResponseStore
+from mock_server.timeline import TimelineSpec
 from tests.raw_http import send
 from tests.test_responses_api import deltas, poll_until_terminal
 
@@ -96,3 +100,41 @@ def test_unusable_store_path_is_a_one_line_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "store" in result.stderr
+
+
+def test_a_store_file_from_before_compiled_scripts_still_loads(tmp_path: Path) -> None:
+    # Rows were the recipe's dataclass as JSON, metadata an object; they must rebuild the same response.
+    path = tmp_path / "old.db"
+    row = {
+        "id": "resp_old",
+        "item_id": "msg_old",
+        "params": {
+            "model": "gpt-4o",
+            "input_text": "Old.",
+            "instructions": None,
+            "background": True,
+            "stream": False,
+            "store": True,
+            "metadata": {"k": "v"},
+            "temperature": None,
+            "top_p": None,
+            "max_output_tokens": None,
+            "previous_response_id": None,
+        },
+        "created_at": 1_700_000_000.0,
+        "seed": 0,
+        "answer_length": 4,
+        "spec": TimelineSpec().as_dict(),
+    }
+    SqliteResponseStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO responses (id, recipe) VALUES (?, ?)", ("resp_old", orjson.dumps(row)))
+    store = SqliteResponseStore(path)
+    try:
+        response = store.get("resp_old")
+        assert response.params.metadata == (("k", "v"),)
+        final = response.snapshot(float("inf"))
+        assert final["metadata"] == {"k": "v"} and final["status"] == "completed"
+        assert len(response.text.split()) == 4
+    finally:
+        store.close()
