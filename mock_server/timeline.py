@@ -14,13 +14,15 @@ spec) into bytes with slots for those four values, and each response is one byte
 from __future__ import annotations
 
 import random
+import threading
 from array import array
 from dataclasses import asdict, dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from itertools import accumulate
 from typing import Any, Literal
 
 import orjson
+from cachetools import LRUCache, cached
 
 from mock_server.answer import answer_tokens, count_tokens
 from mock_server.config import Timing
@@ -31,8 +33,9 @@ from mock_server.sse import event_frame
 
 Outcome = Literal["completed", "failed", "incomplete", "cancelled"]
 
-COMPILED_SCRIPTS_KEPT = 256
-"""Distinct scripts whose compiled events are kept (about 20 KB each for a 64-token answer)."""
+COMPILED_BYTES_KEPT = 32 << 20
+"""Compiled scripts are kept up to this size in all, least recently used first out: about 1,500 scripts
+with 64-token answers, fewer with long answers or instructions. A bigger one is compiled per response."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,14 @@ def build_timeline(script: Script, response_id: str, item_id: str, created_at: f
     return compiled.render(response_id, item_id, created_at)
 
 
-@lru_cache(maxsize=COMPILED_SCRIPTS_KEPT)
+def _compiled_size(compiled: CompiledTimeline | None) -> int:
+    if compiled is None:
+        return 1
+    times = compiled.times
+    return len(compiled.body) + len(compiled.final_json) + len(compiled.text) + times.itemsize * len(times)
+
+
+@cached(LRUCache(COMPILED_BYTES_KEPT, getsizeof=_compiled_size), key=lambda script: script, lock=threading.Lock())
 def compile_script(script: Script) -> CompiledTimeline | None:
     """The script's events with %-format fields for ids and timestamps; None if its own text holds a %."""
     # Slots are the format fields themselves, so no other % may appear; orjson encodes the dataclasses

@@ -10,6 +10,7 @@ from mock_server import answer
 from mock_server.params import ResponseParams
 from mock_server.sse import event_frame, parse_frames
 from mock_server.timeline import (
+    COMPILED_BYTES_KEPT,
     Script,
     Timeline,
     TimelineSpec,
@@ -129,3 +130,22 @@ def test_a_request_that_spells_a_slot_gets_its_own_text_back() -> None:
 
 def test_no_answer_word_holds_a_percent_sign_which_compiled_scripts_keep_for_slots() -> None:
     assert not any("%" in word for word in answer._WORDS)
+
+
+def test_compiled_scripts_are_kept_up_to_a_bound_on_their_size() -> None:
+    # Instructions are echoed in every Response snapshot: 1 MiB of them makes a script of about 4 MiB.
+    instructions = "x" * (1 << 20)
+    scripts = [
+        Script(
+            ResponseParams("gpt-4o", f"q{n}", instructions, False, True, True, (), None, None, None, None),
+            0,
+            5,
+            TimelineSpec(),
+        )
+        for n in range(12)
+    ]
+    for script in scripts:
+        assert compile_script(script) is not None
+    kept = compile_script.cache  # type: ignore[attr-defined]
+    assert kept.currsize <= COMPILED_BYTES_KEPT
+    assert scripts[-1] in kept and scripts[0] not in kept
