@@ -145,8 +145,16 @@ async def test_waits_follow_the_backoff_between_polls(start_mock: Callable[..., 
     assert outcome.polls == len(gaps) == 5
     assert [record.waited for record in outcome.schedule] == [1, 2, 4, 8, 16]
     assert outcome.waited_seconds == 31
-    for want, got in zip([1, 2, 4, 8, 16], gaps, strict=True):
-        assert abs(got - want) <= GAP_TOLERANCE_SECONDS + GAP_TOLERANCE_FRACTION * want, gaps
+    wants = [1, 2, 4, 8, 16]
+    early = [got for want, got in zip(wants, gaps, strict=True) if got < want - GAP_TOLERANCE_SECONDS]
+    late = [
+        got
+        for want, got in zip(wants, gaps, strict=True)
+        if got > want + GAP_TOLERANCE_SECONDS + GAP_TOLERANCE_FRACTION * want
+    ]
+    assert not early, gaps
+    # A stall of a busy machine can delay one poll; a poller that oversleeps is late on every one.
+    assert len(late) <= 1, gaps
 
 
 async def test_immediate_completion_returns_without_any_wait_or_poll(mock: ServerThread, agent: OpenAIAgent) -> None:
