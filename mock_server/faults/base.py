@@ -149,6 +149,28 @@ class _AtSequenceFilter:
         return [action]
 
 
+@dataclass(slots=True)
+class CloseAfterEvents:
+    """Lets `limit` events through, then ends the connection: right after the last of them (`eager`),
+    or only when one more event is due (a stream that ends sooner ends normally)."""
+
+    limit: int
+    reset: bool = False
+    eager: bool = False
+    sent: int = 0
+    stage: int = field(default=EVENT_STAGE, init=False)
+
+    def feed(self, action: Action) -> list[Action]:
+        if not isinstance(action, Chunk):
+            return [action]
+        if self.sent >= self.limit:
+            return [Close(reset=self.reset)]
+        self.sent += 1
+        if self.eager and self.sent == self.limit:
+            return [action, Close(reset=self.reset)]
+        return [action]
+
+
 # ---- decoding --------------------------------------------------------------------------
 
 

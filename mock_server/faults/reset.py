@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from mock_server.faults.base import EVENT_STAGE, Action, Chunk, Close, Fault, non_negative, register
+from mock_server.faults.base import CloseAfterEvents, Fault, non_negative, register
 
 
 @register
@@ -17,20 +17,5 @@ class Reset(Fault):
     def __post_init__(self) -> None:
         non_negative(after_events=self.after_events)
 
-    def stream_filter(self) -> _Filter:
-        return _Filter(self.after_events)
-
-
-@dataclass(slots=True)
-class _Filter:
-    limit: int
-    sent: int = 0
-    stage: int = field(default=EVENT_STAGE, init=False)
-
-    def feed(self, action: Action) -> list[Action]:
-        if not isinstance(action, Chunk):
-            return [action]
-        if self.sent >= self.limit:
-            return [Close(reset=True)]
-        self.sent += 1
-        return [action]
+    def stream_filter(self) -> CloseAfterEvents:
+        return CloseAfterEvents(self.after_events, reset=True)
