@@ -21,8 +21,13 @@ def response_object(
     error: dict[str, str] | None = None,
     incomplete_reason: str | None = None,
 ) -> dict[str, Any]:
-    """Times are whole epoch seconds, or the slots of a compiled script (mock_server/timeline.py)."""
-    return {
+    """Times are whole epoch seconds, or the slots of a compiled script (mock_server/timeline.py).
+
+    Every field the real API sends is here (tests/fidelity/response_fields.toml lists them): `auto` service
+    tier until the response ends, the tier that served it after; `billing` once it has completed.
+    """
+    finished = status in _ENDED
+    answer = {
         "id": response_id,
         "object": "response",
         "created_at": created_at,
@@ -30,24 +35,54 @@ def response_object(
         "background": params.background,
         "completed_at": completed_at,
         "error": error,
+        "frequency_penalty": params.frequency_penalty,
         "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
         "instructions": params.instructions,
         "max_output_tokens": params.max_output_tokens,
+        "max_tool_calls": params.max_tool_calls,
         "metadata": dict(params.metadata),
         "model": params.model,
         "output": output or [],
-        "parallel_tool_calls": True,
+        "parallel_tool_calls": params.parallel_tool_calls,
+        "presence_penalty": params.presence_penalty,
         "previous_response_id": params.previous_response_id,
+        "prompt_cache_key": params.prompt_cache_key,
+        "prompt_cache_retention": params.prompt_cache_retention,
+        "reasoning": {"effort": params.reasoning_effort, "summary": params.reasoning_summary},
+        "safety_identifier": params.safety_identifier,
+        "service_tier": "default" if finished and params.service_tier == "auto" else params.service_tier,
         "store": params.store,
-        "temperature": params.temperature,
-        "text": {"format": {"type": "text"}},
-        "tool_choice": "auto",
-        "tools": [],
-        "top_p": params.top_p,
-        "truncation": "disabled",
+        "temperature": 1.0 if params.temperature is None else params.temperature,
+        "text": {"format": {"type": "text"}, "verbosity": params.text_verbosity},
+        "tool_choice": params.tool_choice_echo,
+        "tools": [tool.as_dict() for tool in params.tools],
+        "top_logprobs": params.top_logprobs,
+        "top_p": 1.0 if params.top_p is None else params.top_p,
+        "truncation": params.truncation,
         "usage": usage,
-        "user": None,
+        "user": params.user,
     }
+    if status == "completed":
+        answer["billing"] = {"payer": "developer"}
+    return answer
+
+
+_ENDED = frozenset({"completed", "failed", "incomplete"})
+
+
+def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": status,
+        "arguments": arguments,
+        "call_id": call_id,
+        "name": name,
+    }
+
+
+def reasoning_item(item_id: str, summary: list[dict[str, str]]) -> dict[str, Any]:
+    return {"id": item_id, "type": "reasoning", "summary": summary}
 
 
 def output_text(text: str) -> dict[str, Any]:
@@ -58,12 +93,12 @@ def output_message(item_id: str, status: str, content: list[dict[str, Any]]) -> 
     return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": content}
 
 
-def response_usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def response_usage(input_tokens: int, output_tokens: int, reasoning_tokens: int = 0) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
         "total_tokens": input_tokens + output_tokens,
     }
 
