@@ -19,18 +19,19 @@ from mock_server.store import ResponseStore, StoredResponse
 
 def continue_conversation(params: ResponseParams, store: ResponseStore) -> ResponseParams:
     """The params with the conversation so far folded in; a 400 as the real API's for a broken tool loop."""
-    if params.previous_response_id is None and not params.tool_outputs:
+    loop = params.tool_loop
+    if params.previous_response_id is None and not loop.tool_outputs:
         return params  # the common case: a conversation of one turn
     previous = _previous(params.previous_response_id, store) if params.previous_response_id else None
-    known = list(params.known_call_ids)
+    known = list(loop.known_call_ids)
     pending: list[str] = []
     if previous is not None:
         pending = [item["call_id"] for item in function_call_items(previous.timeline.final)]
-        known = [*previous.params.known_call_ids, *pending, *known]
-    for call_id, _ in params.tool_outputs:
+        known = [*previous.params.tool_loop.known_call_ids, *pending, *known]
+    for call_id, _ in loop.tool_outputs:
         if call_id not in known:
             raise APIError(400, f"No tool call found for function call output with call_id {call_id}.", param="input")
-    answered = {call_id for call_id, _ in params.tool_outputs}
+    answered = {call_id for call_id, _ in loop.tool_outputs}
     for call_id in pending:
         if call_id not in answered:
             raise APIError(400, f"No tool output found for function call {call_id}.", param="input")
@@ -38,11 +39,11 @@ def continue_conversation(params: ResponseParams, store: ResponseStore) -> Respo
         return params
     earlier = previous.params
     texts = (earlier.input_text, previous.text, params.input_text)
+    rounds = earlier.tool_loop.tool_rounds + bool(pending) + loop.tool_rounds
     return dataclasses.replace(
         params,
         input_text="\n".join(text for text in texts if text),
-        known_call_ids=tuple(known),
-        tool_rounds=earlier.tool_rounds + bool(pending) + params.tool_rounds,
+        tool_loop=dataclasses.replace(loop, known_call_ids=tuple(known), tool_rounds=rounds),
     )
 
 

@@ -42,22 +42,23 @@ def planned_calls(
     params: ResponseParams, wishes: tuple[ToolCallSpec, ...], rounds: int, seed: int
 ) -> tuple[PlannedCall, ...]:
     """The calls this response makes (empty: it answers in text)."""
-    if not params.tools or params.tool_choice == "none":
+    loop = params.tool_loop
+    if not loop.tools or loop.tool_choice == "none":
         return ()
-    by_name = {tool.name: tool for tool in params.tools}
-    if params.tool_choice == "function":
+    by_name = {tool.name: tool for tool in loop.tools}
+    if loop.tool_choice == "function":
         # A named function is always called, whatever the scenario says about other tools.
-        chosen = [wish for wish in wishes if wish.name in (None, params.tool_choice_name)]
-        wishes = tuple(ToolCallSpec(params.tool_choice_name, wish.arguments, wish.count) for wish in chosen) or (
-            ToolCallSpec(params.tool_choice_name),
+        chosen = [wish for wish in wishes if wish.name in (None, loop.tool_choice_name)]
+        wishes = tuple(ToolCallSpec(loop.tool_choice_name, wish.arguments, wish.count) for wish in chosen) or (
+            ToolCallSpec(loop.tool_choice_name),
         )
-    elif params.tool_rounds >= rounds or not wishes:
-        if params.tool_choice != "required":
+    elif loop.tool_rounds >= rounds or not wishes:
+        if loop.tool_choice != "required":
             return ()
         wishes = wishes or (ToolCallSpec(),)
     calls: list[PlannedCall] = []
     for wish in wishes:
-        tool = by_name.get(wish.name) if wish.name is not None else params.tools[0]
+        tool = by_name.get(wish.name) if wish.name is not None else loop.tools[0]
         if tool is None:
             continue  # the model can call only the tools it is offered
         for _ in range(wish.count):
@@ -65,10 +66,10 @@ def planned_calls(
             if arguments is None:
                 arguments = generated_arguments(tool, seed, params.input_text, len(calls))
             calls.append(PlannedCall(tool.name, arguments))
-    if calls and not params.parallel_tool_calls:
+    if calls and not loop.parallel_tool_calls:
         return (calls[0],)
-    if params.max_tool_calls is not None:
-        calls = calls[: params.max_tool_calls]
+    if loop.max_tool_calls is not None:
+        calls = calls[: loop.max_tool_calls]
     return tuple(calls)
 
 

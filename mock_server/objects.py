@@ -23,10 +23,11 @@ def response_object(
 ) -> dict[str, Any]:
     """Times are whole epoch seconds, or the slots of a compiled script (mock_server/timeline.py).
 
-    Every field the real API sends is here (tests/fidelity/response_fields.toml lists them): `auto` service
+    Every field the real API sends is here (tests/fidelity/real_api.toml lists them): `auto` service
     tier until the response ends, the tier that served it after; `billing` once it has completed.
     """
     finished = status in _ENDED
+    settings, tool_loop = params.settings, params.tool_loop
     answer = {
         "id": response_id,
         "object": "response",
@@ -35,32 +36,32 @@ def response_object(
         "background": params.background,
         "completed_at": completed_at,
         "error": error,
-        "frequency_penalty": params.frequency_penalty,
+        "frequency_penalty": settings.frequency_penalty,
         "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
         "instructions": params.instructions,
         "max_output_tokens": params.max_output_tokens,
-        "max_tool_calls": params.max_tool_calls,
+        "max_tool_calls": tool_loop.max_tool_calls,
         "metadata": dict(params.metadata),
         "model": params.model,
         "output": output or [],
-        "parallel_tool_calls": params.parallel_tool_calls,
-        "presence_penalty": params.presence_penalty,
+        "parallel_tool_calls": tool_loop.parallel_tool_calls,
+        "presence_penalty": settings.presence_penalty,
         "previous_response_id": params.previous_response_id,
-        "prompt_cache_key": params.prompt_cache_key,
-        "prompt_cache_retention": params.prompt_cache_retention,
-        "reasoning": {"effort": params.reasoning_effort, "summary": params.reasoning_summary},
-        "safety_identifier": params.safety_identifier,
-        "service_tier": "default" if finished and params.service_tier == "auto" else params.service_tier,
+        "prompt_cache_key": settings.prompt_cache_key,
+        "prompt_cache_retention": settings.prompt_cache_retention,
+        "reasoning": {"effort": settings.reasoning_effort, "summary": settings.reasoning_summary},
+        "safety_identifier": settings.safety_identifier,
+        "service_tier": "default" if finished and settings.service_tier == "auto" else settings.service_tier,
         "store": params.store,
         "temperature": 1.0 if params.temperature is None else params.temperature,
-        "text": {"format": {"type": "text"}, "verbosity": params.text_verbosity},
-        "tool_choice": params.tool_choice_echo,
-        "tools": [tool.as_dict() for tool in params.tools],
-        "top_logprobs": params.top_logprobs,
+        "text": {"format": {"type": "text"}, "verbosity": settings.text_verbosity},
+        "tool_choice": tool_loop.tool_choice_echo,
+        "tools": [tool.as_dict() for tool in tool_loop.tools],
+        "top_logprobs": settings.top_logprobs,
         "top_p": 1.0 if params.top_p is None else params.top_p,
-        "truncation": params.truncation,
+        "truncation": settings.truncation,
         "usage": usage,
-        "user": params.user,
+        "user": settings.user,
     }
     if status == "completed":
         answer["billing"] = {"payer": "developer"}

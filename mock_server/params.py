@@ -29,6 +29,26 @@ _TOOL_TYPES = (
     "custom",
 )
 _TOOL_CHOICES = ("none", "auto", "required")
+_LESS_COMMON_FIELDS = frozenset(
+    {
+        "conversation",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning",
+        "text",
+        "service_tier",
+        "top_logprobs",
+        "frequency_penalty",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "safety_identifier",
+        "max_tool_calls",
+        "truncation",
+        "user",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,34 +86,33 @@ class InputItems:
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseParams:
-    """The parts of a `POST /v1/responses` body that the mock acts on or echoes back."""
+class ToolLoop:
+    """What a create says about tools: those offered, how the model may call them, the outputs it hands back."""
 
-    model: str
-    input_text: str
-    """Every text of the input joined by newlines: what the answer is derived from."""
-    instructions: str | None
-    background: bool
-    stream: bool
-    store: bool
-    metadata: tuple[tuple[str, str], ...]
-    """Key-value pairs in request order (a tuple, so that params can key a cache)."""
-    temperature: float | None
-    top_p: float | None
-    max_output_tokens: int | None
-    previous_response_id: str | None
-    # Added with tool loops; defaults keep recipes stored before them loadable.
     tools: tuple[FunctionTool, ...] = ()
     tool_choice: str = "auto"
     """`auto`, `none`, `required`, or `function` (then `tool_choice_name` names it)."""
     tool_choice_name: str | None = None
     parallel_tool_calls: bool = True
+    max_tool_calls: int | None = None
     tool_outputs: tuple[tuple[str, str], ...] = ()
     """(call_id, output) of this request's `function_call_output` items."""
     known_call_ids: tuple[str, ...] = ()
     """Call ids of every function call earlier in the conversation (this input and previous responses)."""
     tool_rounds: int = 0
     """Model turns earlier in the conversation that called tools."""
+
+    @property
+    def tool_choice_echo(self) -> str | dict[str, str]:
+        if self.tool_choice == "function":
+            return {"type": "function", "name": self.tool_choice_name or ""}
+        return self.tool_choice
+
+
+@dataclass(frozen=True, slots=True)
+class EchoedSettings:
+    """Settings a Response echoes back and the mock does not act on; the defaults are the real API's."""
+
     reasoning_effort: str | None = None
     reasoning_summary: str | None = None
     text_verbosity: str = "medium"
@@ -104,15 +123,38 @@ class ResponseParams:
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
     safety_identifier: str | None = None
-    max_tool_calls: int | None = None
     truncation: str = "disabled"
     user: str | None = None
 
-    @property
-    def tool_choice_echo(self) -> str | dict[str, str]:
-        if self.tool_choice == "function":
-            return {"type": "function", "name": self.tool_choice_name or ""}
-        return self.tool_choice
+
+_TEXT_ONLY = InputItems("", (), (), 0)
+"""A string input: its text is the input itself (no object made per request for it)."""
+NO_TOOLS = ToolLoop()
+DEFAULT_SETTINGS = EchoedSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseParams:
+    """The parts of a `POST /v1/responses` body that the mock acts on or echoes back."""
+
+    model: str
+    input_text: str
+    """Every text of the input joined by newlines (and, continuing a response, the conversation's before it):
+    what the answer is derived from."""
+    instructions: str | None
+    background: bool
+    stream: bool
+    store: bool
+    metadata: tuple[tuple[str, str], ...]
+    """Key-value pairs in request order (a tuple, so that params can key a cache)."""
+    temperature: float | None
+    top_p: float | None
+    max_output_tokens: int | None
+    previous_response_id: str | None
+    # Two groups, shared defaults: a frozen dataclass pays for every field it sets, and most requests set none.
+    # Their defaults also keep recipes stored before them loadable.
+    tool_loop: ToolLoop = NO_TOOLS
+    settings: EchoedSettings = DEFAULT_SETTINGS
 
 
 def response_params_from_dict(data: dict[str, Any]) -> ResponseParams:
@@ -123,9 +165,18 @@ def response_params_from_dict(data: dict[str, Any]) -> ResponseParams:
     # Earlier versions stored metadata as an object; now it is a list of pairs.
     pairs = metadata.items() if isinstance(metadata, dict) else metadata
     values["metadata"] = tuple((key, value) for key, value in pairs)
-    values["tools"] = tuple(FunctionTool(**tool) for tool in values.get("tools", ()))
-    values["tool_outputs"] = tuple((call_id, output) for call_id, output in values.get("tool_outputs", ()))
-    values["known_call_ids"] = tuple(values.get("known_call_ids", ()))
+    loop = values.get("tool_loop")
+    if loop is not None:
+        values["tool_loop"] = ToolLoop(
+            **{
+                **loop,
+                "tools": tuple(FunctionTool(**tool) for tool in loop["tools"]),
+                "tool_outputs": tuple((call_id, output) for call_id, output in loop["tool_outputs"]),
+                "known_call_ids": tuple(loop["known_call_ids"]),
+            }
+        )
+    if values.get("settings") is not None:
+        values["settings"] = EchoedSettings(**values["settings"])
     return ResponseParams(**values)
 
 
@@ -155,30 +206,39 @@ def parse_response_params(body: Any) -> ResponseParams:
             param="max_output_tokens",
             code="integer_below_min_value",
         )
+    raw_input = fields["input"]
+    items = _TEXT_ONLY if isinstance(raw_input, str) else _input_items(raw_input)
+    common = (
+        model,
+        raw_input if items is _TEXT_ONLY else items.text,
+        _optional_str(fields, "instructions"),
+        background,
+        _bool(fields, "stream", False),
+        store,
+        _metadata(fields),
+        _optional_number(fields, "temperature"),
+        _optional_number(fields, "top_p"),
+        max_output_tokens,
+        _optional_str(fields, "previous_response_id"),
+    )
+    if _LESS_COMMON_FIELDS.isdisjoint(fields):
+        # Most requests set none of them: their defaults are shared, and this path stays as cheap as it was.
+        if not items.function_calls and not items.tool_outputs:
+            return ResponseParams(*common)
+        return ResponseParams(*common, ToolLoop(**_conversation_so_far(items)))
     _no_conversation(fields)
-    items = _input_items(fields["input"])
     tools = _tools(fields)
     tool_choice, tool_choice_name = _tool_choice(fields, tools)
     effort, summary = _reasoning(fields)
-    return ResponseParams(
-        model=model,
-        input_text=items.text,
-        instructions=_optional_str(fields, "instructions"),
-        background=background,
-        stream=_bool(fields, "stream", False),
-        store=store,
-        metadata=_metadata(fields),
-        temperature=_optional_number(fields, "temperature"),
-        top_p=_optional_number(fields, "top_p"),
-        max_output_tokens=max_output_tokens,
-        previous_response_id=_optional_str(fields, "previous_response_id"),
+    tool_loop = ToolLoop(
         tools=tools,
         tool_choice=tool_choice,
         tool_choice_name=tool_choice_name,
         parallel_tool_calls=_bool(fields, "parallel_tool_calls", True),
-        tool_outputs=items.tool_outputs,
-        known_call_ids=items.function_calls,
-        tool_rounds=items.tool_rounds,
+        max_tool_calls=_optional_int(fields, "max_tool_calls"),
+        **_conversation_so_far(items),
+    )
+    settings = EchoedSettings(
         reasoning_effort=effort,
         reasoning_summary=summary,
         text_verbosity=_text_verbosity(fields),
@@ -189,10 +249,18 @@ def parse_response_params(body: Any) -> ResponseParams:
         prompt_cache_key=_optional_str(fields, "prompt_cache_key"),
         prompt_cache_retention=_optional_choice(fields, "prompt_cache_retention", ("in_memory", "24h")),
         safety_identifier=_optional_str(fields, "safety_identifier"),
-        max_tool_calls=_optional_int(fields, "max_tool_calls"),
         truncation=_choice(fields, "truncation", ("auto", "disabled"), "disabled"),
         user=_optional_str(fields, "user"),
     )
+    return ResponseParams(*common, tool_loop, settings)
+
+
+def _conversation_so_far(items: InputItems) -> dict[str, Any]:
+    return {
+        "tool_outputs": items.tool_outputs,
+        "known_call_ids": items.function_calls,
+        "tool_rounds": items.tool_rounds,
+    }
 
 
 def parse_chat_params(body: Any) -> ChatParams:
@@ -350,8 +418,6 @@ def _no_conversation(fields: dict[str, Any]) -> None:
 
 def _input_items(value: Any) -> InputItems:
     """The input's texts, and its function calls and their outputs, each item checked as the real API checks it."""
-    if isinstance(value, str):
-        return InputItems(value, (), (), 0)
     text = _input_text(value, "input")
     calls: list[str] = []
     outputs: list[tuple[str, str]] = []

@@ -110,7 +110,9 @@ class StoredResponse:
                 for item in final["output"]
                 if item["type"] == "function_call"
             ],
-            "tool_outputs": [{"call_id": call_id, "output": output} for call_id, output in self.params.tool_outputs],
+            "tool_outputs": [
+                {"call_id": call_id, "output": output} for call_id, output in self.params.tool_loop.tool_outputs
+            ],
             "events": parse_frames(bytes(log.frames(0, len(log)))),
         }
 

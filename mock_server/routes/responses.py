@@ -32,7 +32,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     base = TimelineSpec.from_timing(state.config.background if params.background else state.config.foreground)
     jitter_seed = zlib.crc32(f"{state.config.seed}:{response_id}".encode())
     script = Script(params, state.config.seed, length, shaped_spec(base, faults, length, jitter_seed))
-    if params.tools or script.spec.reasoning_parts:
+    if params.tool_loop.tools or script.spec.reasoning_parts:
         # Pacing faults spread the deltas there are: tool calls and reasoning stream more or fewer than the answer.
         deltas = script.delta_count()
         if deltas != length:
