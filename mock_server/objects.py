@@ -20,14 +20,15 @@ def response_object(
     completed_at: int | orjson.Fragment | None = None,
     error: dict[str, str] | None = None,
     incomplete_reason: str | None = None,
+    echo: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Times are whole epoch seconds, or the slots of a compiled script (mock_server/timeline.py).
 
     Every field the real API sends is here (tests/fidelity/real_api.toml lists them): `auto` service
     tier until the response ends, the tier that served it after; `billing` once it has completed.
+    `echo` is `response_echo(params)`, for callers that make several snapshots of one response.
     """
-    finished = status in _ENDED
-    settings, tool_loop = params.settings, params.tool_loop
+    tier = params.settings.service_tier
     answer = {
         "id": response_id,
         "object": "response",
@@ -36,14 +37,27 @@ def response_object(
         "background": params.background,
         "completed_at": completed_at,
         "error": error,
-        "frequency_penalty": settings.frequency_penalty,
         "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+        "output": output or [],
+        "service_tier": "default" if tier == "auto" and status in _ENDED else tier,
+        "usage": usage,
+        **(echo or response_echo(params)),
+    }
+    if status == "completed":
+        answer["billing"] = {"payer": "developer"}
+    return answer
+
+
+def response_echo(params: ResponseParams) -> dict[str, Any]:
+    """The fields of a Response that echo its request: the same in every snapshot of it."""
+    settings, tool_loop = params.settings, params.tool_loop
+    return {
+        "frequency_penalty": settings.frequency_penalty,
         "instructions": params.instructions,
         "max_output_tokens": params.max_output_tokens,
         "max_tool_calls": tool_loop.max_tool_calls,
         "metadata": dict(params.metadata),
         "model": params.model,
-        "output": output or [],
         "parallel_tool_calls": tool_loop.parallel_tool_calls,
         "presence_penalty": settings.presence_penalty,
         "previous_response_id": params.previous_response_id,
@@ -51,7 +65,6 @@ def response_object(
         "prompt_cache_retention": settings.prompt_cache_retention,
         "reasoning": {"effort": settings.reasoning_effort, "summary": settings.reasoning_summary},
         "safety_identifier": settings.safety_identifier,
-        "service_tier": "default" if finished and settings.service_tier == "auto" else settings.service_tier,
         "store": params.store,
         "temperature": 1.0 if params.temperature is None else params.temperature,
         "text": {"format": {"type": "text"}, "verbosity": settings.text_verbosity},
@@ -60,12 +73,8 @@ def response_object(
         "top_logprobs": settings.top_logprobs,
         "top_p": 1.0 if params.top_p is None else params.top_p,
         "truncation": settings.truncation,
-        "usage": usage,
         "user": settings.user,
     }
-    if status == "completed":
-        answer["billing"] = {"payer": "developer"}
-    return answer
 
 
 _ENDED = frozenset({"completed", "failed", "incomplete"})

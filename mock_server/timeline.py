@@ -33,6 +33,7 @@ from mock_server.objects import (
     output_message,
     output_text,
     reasoning_item,
+    response_echo,
     response_object,
     response_usage,
 )
@@ -95,6 +96,14 @@ class Script:
     seed: int
     answer_length: int
     spec: TimelineSpec
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The compiled-script cache hashes its key several times a lookup; the params nest, so hash them once.
+        object.__setattr__(self, "_hash", hash((self.params, self.seed, self.answer_length, self.spec)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def calls(self) -> tuple[PlannedCall, ...]:
         return planned_calls(self.params, self.spec.tool_calls, self.spec.tool_rounds, self.seed)
@@ -236,8 +245,10 @@ def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
     else:
         created_at, completed_at = int(stamps.created_at), int(stamps.created_at + finished_at)
 
+    echo = response_echo(params)
+
     def snapshot(status: str, **terminal: Any) -> dict[str, Any]:
-        return response_object(response_id, params, created_at=created_at, status=status, **terminal)
+        return response_object(response_id, params, created_at=created_at, status=status, echo=echo, **terminal)
 
     out = _Emitter(delta_times, 0.0, kept, cut_short=spec.outcome != "completed")
     out.emit({"type": "response.created", "response": snapshot("queued" if params.background else "in_progress")})
