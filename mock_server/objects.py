@@ -67,7 +67,7 @@ def response_echo(params: ResponseParams) -> dict[str, Any]:
         "safety_identifier": settings.safety_identifier,
         "store": params.store,
         "temperature": 1.0 if params.temperature is None else params.temperature,
-        "text": {"format": {"type": "text"}, "verbosity": settings.text_verbosity},
+        "text": {"format": _text_format(settings.text_format), "verbosity": settings.text_verbosity},
         "tool_choice": tool_loop.tool_choice_echo,
         "tools": [tool.as_dict() for tool in tool_loop.tools],
         "top_logprobs": settings.top_logprobs,
@@ -75,6 +75,10 @@ def response_echo(params: ResponseParams) -> dict[str, Any]:
         "truncation": settings.truncation,
         "user": settings.user,
     }
+
+
+def _text_format(encoded: str | None) -> dict[str, Any]:
+    return {"type": "text"} if encoded is None else orjson.loads(encoded)
 
 
 _ENDED = frozenset({"completed", "failed", "incomplete"})

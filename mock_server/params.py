@@ -116,6 +116,8 @@ class EchoedSettings:
     reasoning_effort: str | None = None
     reasoning_summary: str | None = None
     text_verbosity: str = "medium"
+    text_format: str | None = None
+    """`text.format` when it is not plain text, encoded (hashable)."""
     service_tier: str = "auto"
     top_logprobs: int = 0
     frequency_penalty: float = 0.0
@@ -242,6 +244,7 @@ def parse_response_params(body: Any) -> ResponseParams:
         reasoning_effort=effort,
         reasoning_summary=summary,
         text_verbosity=_text_verbosity(fields),
+        text_format=_text_format(fields),
         service_tier=_choice(fields, "service_tier", ("auto", "default", "flex", "scale", "priority"), "auto"),
         top_logprobs=_ranged_int(fields, "top_logprobs", 0, 20) or 0,
         frequency_penalty=_optional_number(fields, "frequency_penalty") or 0.0,
@@ -563,10 +566,23 @@ def _text_verbosity(fields: dict[str, Any]) -> str:
         return "medium"
     if not isinstance(value, dict):
         raise invalid_type("text", "an object", value)
-    text_format = value.get("format")
-    if text_format is not None and (not isinstance(text_format, dict) or text_format.get("type") != "text"):
-        raise invalid_value("text.format", "the mock answers in plain text only: expected {'type': 'text'}.")
     return _optional_choice(value, "verbosity", ("low", "medium", "high"), "text.") or "medium"
+
+
+def _text_format(fields: dict[str, Any]) -> str | None:
+    """`text.format`, encoded to be echoed (None: plain text). The answer stays plain words whatever it asks."""
+    value = fields.get("text")
+    text_format = value.get("format") if isinstance(value, dict) else None
+    if text_format is None:
+        return None
+    if not isinstance(text_format, dict):
+        raise invalid_type("text.format", "an object", text_format)
+    kind = text_format.get("type")
+    if kind not in ("text", "json_object", "json_schema"):
+        raise invalid_value("text.format.type", "expected one of 'text', 'json_object', 'json_schema'.")
+    if kind == "json_schema" and not isinstance(text_format.get("name"), str):
+        raise missing_parameter("text.format.name")
+    return None if kind == "text" else orjson.dumps(text_format).decode()
 
 
 def _choice(fields: dict[str, Any], name: str, options: tuple[str, ...], default: str) -> str:

@@ -179,3 +179,28 @@ def test_a_resumed_stream_starts_after_its_cursor_with_no_second_created(real_li
     events = events_of(reply)
     assert events[0]["sequence_number"] == REAL["resumption"]["first_sequence_after"]
     assert "response.created" not in [event["type"] for event in events]
+
+
+def test_the_settings_a_request_gives_are_echoed_in_every_snapshot(real_like: ServerThread) -> None:
+    text_format = {"type": "json_schema", "name": "city", "schema": {"type": "object"}, "strict": False}
+    given = {
+        "text": {"format": text_format, "verbosity": "low"},
+        "reasoning": {"effort": "high", "summary": "concise"},
+        "service_tier": "flex",
+        "top_logprobs": 2,
+        "frequency_penalty": 0.5,
+        "presence_penalty": -0.5,
+        "prompt_cache_key": "k-1",
+        "prompt_cache_retention": "24h",
+        "safety_identifier": "s-1",
+        "max_tool_calls": 3,
+        "max_output_tokens": 16,
+        "truncation": "auto",
+        "user": "u-1",
+        "parallel_tool_calls": False,
+    }
+    created = create(real_like, input="Echo.", **given).json()
+    _, completed = poll_to_end(real_like, created["id"])
+    for snapshot in (created, completed):
+        echoed = {name: snapshot[name] for name in given}
+        assert echoed == given
