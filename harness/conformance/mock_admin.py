@@ -45,11 +45,11 @@ class MockAdmin:
                 return None
             return await self._payload(reply)
 
-    async def mark(self, label: str) -> None:
-        """Note a moment of the caller's in the server's journal, on the server's clock."""
+    async def mark(self, label: str) -> int:
+        """Note a moment of the caller's in the server's journal, on the server's clock; its journal index."""
         assert self._session is not None
         async with self._session.post(f"{self.url}/_bgr/journal/marks", json={"label": label}) as reply:
-            await self._payload(reply)
+            return int((await self._payload(reply))["index"])
 
     async def add_rule(self, rule: Rule) -> int:
         data = rule.as_dict()
