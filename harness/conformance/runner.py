@@ -131,7 +131,7 @@ async def run_scenario(
     began = time.monotonic()
     script = script_of(scenario)
     marker = f"[bgr:{scenario.id}:{_nonce(target.seed, str(scenario.id))}]"
-    position = await admin.journal_position()
+    position = await admin.recent_position()
     rule_ids = [await admin.add_rule(rule) for rule in bound_rules(scenario, marker)]
     adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
     environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock)
@@ -150,8 +150,7 @@ async def run_scenario(
     finally:
         with contextlib.suppress(Exception):
             await adapter.close()
-        for rule_id in rule_ids:
-            await admin.delete_rule(rule_id)
+        await asyncio.gather(*(admin.delete_rule(rule_id) for rule_id in rule_ids))
     # Other scenarios may be playing on the same mock: keep only this one's entries.
     foreign = response_id_in(FOREIGN_TOKEN) if any(step.kind == "foreign-token" for step in script.steps) else None
     handed_over = [foreign] if foreign else []
