@@ -469,9 +469,7 @@ def scenario_text(data: dict[str, Any]) -> str:
     """A generated scenario as a scenario file (the one format, its version first)."""
     # libyaml's emitter when there is one: 10x the pure-Python one, on every example.
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(
-        {"version": FORMAT_VERSION, **data}, Dumper=dumper, sort_keys=False, width=120, allow_unicode=True
-    )
+    return yaml.dump({"version": FORMAT_VERSION, **data}, Dumper=dumper, sort_keys=False, width=120, allow_unicode=True)
 
 
 class _Namespaced(ExampleDatabase):
