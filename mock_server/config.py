@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LONGEST_TIMELINE_SECONDS = 86_400.0
+"""The longest a queue, a wait for the first token or a response's whole run may last: a day of scenario time."""
+SLOWEST_TOKENS_PER_SECOND = 0.01
+FASTEST_TOKENS_PER_SECOND = 1_000_000.0
+"""Paces outside these (other than 0, all at once) mean nothing for a mock, and far outside would overflow."""
+
 
 @dataclass(frozen=True, slots=True)
 class Timing:
@@ -17,9 +23,14 @@ class Timing:
     """Pace of the deltas after the first; 0 releases them all at once."""
 
     def __post_init__(self) -> None:
-        for name in ("queue_seconds", "first_token_seconds", "tokens_per_second"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
+        for name in ("queue_seconds", "first_token_seconds"):
+            if not 0 <= getattr(self, name) <= LONGEST_TIMELINE_SECONDS:
+                raise ValueError(f"{name} must be 0 to {LONGEST_TIMELINE_SECONDS:,.0f}")
+        pace = self.tokens_per_second
+        if pace != 0 and not SLOWEST_TOKENS_PER_SECOND <= pace <= FASTEST_TOKENS_PER_SECOND:
+            raise ValueError(
+                f"tokens_per_second must be 0, or {SLOWEST_TOKENS_PER_SECOND:g} to {FASTEST_TOKENS_PER_SECOND:,.0f}"
+            )
 
 
 INSTANT = Timing()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import orjson
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 80
 
 
 class APIError(Exception):
@@ -68,3 +72,8 @@ def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: like repr, but short, and safe however deeply it nests."""
+    return _SHOWN.repr(value)
