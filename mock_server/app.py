@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mock_server.errors import APIError
+from mock_server.errors import APIError, printable
 from mock_server.exchange import EXCHANGE, Exchange
 from mock_server.fault_engine import HungUp
 from mock_server.journal import JournalEntry, body_essentials, journaled_headers
@@ -40,8 +40,10 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
     entry = JournalEntry(
         received_at=state.clock.now(),
         method=request.method,
-        path=request.path,
-        query=dict(request.query) if request.query_string else {},
+        path=printable(request.path),
+        query={printable(key): printable(value) for key, value in request.query.items()}
+        if request.query_string
+        else {},
         headers=journaled_headers(request.headers),
         body_bytes=request.content_length or 0,
     )

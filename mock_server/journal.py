@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mock_server.errors import printable
+
 # Headers a check may need: the SDK's retry marker, idempotency, who called, and the mock's own.
 JOURNALED_HEADERS = ("x-stainless-retry-count", "idempotency-key", "user-agent", "content-type")
 JOURNALED_HEADER_PREFIX = "x-bgr-"
 INPUT_PREVIEW_CHARS = 200
+
+_PREVIEW = reprlib.Repr()
+# repr() of a whole input would cost its size and fail on ~1,000 levels of nesting; this stops early.
+_PREVIEW.maxlevel, _PREVIEW.maxlist, _PREVIEW.maxdict = 8, 40, 40
+_PREVIEW.maxstring = _PREVIEW.maxother = INPUT_PREVIEW_CHARS
 
 
 @dataclass(slots=True)
@@ -41,11 +49,14 @@ class JournalEntry:
 
 
 def journaled_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers a check may need, by lower-case name (`headers` is case-insensitive, as aiohttp's are)."""
-    kept = {name: value for name in JOURNALED_HEADERS if (value := headers.get(name)) is not None}
+    """The headers a check may need, by lower-case name (`headers` is case-insensitive, as aiohttp's are).
+
+    Values that were not UTF-8 on the wire are kept with `?` for what could not be decoded.
+    """
+    kept = {name: printable(value) for name in JOURNALED_HEADERS if (value := headers.get(name)) is not None}
     for name in headers:
         if name[: len(JOURNALED_HEADER_PREFIX)].lower() == JOURNALED_HEADER_PREFIX:
-            kept[name.lower()] = headers[name]
+            kept[printable(name.lower())] = printable(headers[name])
     return kept
 
 
@@ -54,7 +65,7 @@ def body_essentials(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         return {"json_type": type(body).__name__}
     essentials: dict[str, Any] = {
-        key: body[key]
+        key: value[:INPUT_PREVIEW_CHARS] if isinstance(value := body[key], str) else value
         for key in ("model", "background", "stream", "store", "previous_response_id")
         if key in body and isinstance(body[key], str | bool | int | float | None)
     }
@@ -62,7 +73,7 @@ def body_essentials(body: Any) -> dict[str, Any]:
         if key in body:
             value = body[key]
             essentials[f"has_{key}"] = value not in (None, "", [])
-            text = value if isinstance(value, str) else repr(value)
+            text = value if isinstance(value, str) else _PREVIEW.repr(value)
             essentials[f"{key}_preview"] = text[:INPUT_PREVIEW_CHARS]
             essentials[f"{key}_items"] = len(value) if isinstance(value, list) else 1
     return essentials

@@ -8,6 +8,7 @@ from mock_server.errors import APIError
 from mock_server.exchange import json_body
 from mock_server.faults import FaultSpecError
 from mock_server.journal import JournalEntry
+from mock_server.params import parse_index
 from mock_server.routes import json_response
 from mock_server.rules import decode_rule
 from mock_server.state import STATE
@@ -22,10 +23,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def journal(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    raw = request.query.get("since", "0")
-    if not raw.isdigit():
-        raise APIError(400, f"Invalid 'since': expected a whole number, got '{raw[:64]}'.", param="since")
-    entries = state.journal.entries(int(raw))
+    entries = state.journal.entries(parse_index(request.query.get("since", "0"), "since"))
     response_id = request.query.get("response_id")
     if response_id:
         entries = [entry for entry in entries if entry.response_id == response_id]
@@ -80,10 +78,10 @@ async def clear_rules(request: web.Request) -> web.Response:
 
 
 async def delete_rule(request: web.Request) -> web.Response:
-    raw = request.match_info["rule_id"]
-    if not (raw.isdigit() and request.app[STATE].rules.remove(int(raw))):
-        raise APIError(404, f"No rule with id '{raw[:64]}'.", param="rule_id")
-    return json_response({"id": int(raw), "deleted": True})
+    rule_id = parse_index(request.match_info["rule_id"], "rule_id")
+    if not request.app[STATE].rules.remove(rule_id):
+        raise APIError(404, f"No rule with id '{request.match_info['rule_id'][:64]}'.", param="rule_id")
+    return json_response({"id": rule_id, "deleted": True})
 
 
 def add_routes(app: web.Application) -> None:
