@@ -3,6 +3,7 @@ turns every failure into an OpenAI error envelope."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -55,10 +56,15 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
     response: web.StreamResponse | None = None
     if request.body_exists:
         try:
-            raw = await request.read()
+            async with asyncio.timeout(state.config.read_timeout_seconds):
+                raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             message = f"The request body exceeds the limit of {state.config.max_body_bytes} bytes."
             response = _error_response(APIError(413, message, code="request_too_large"), entry)
+        except TimeoutError:
+            message = f"The request body did not arrive within {state.config.read_timeout_seconds:g} seconds."
+            response = _error_response(APIError(408, message, code="request_timeout"), entry)
+            response.force_close()
         else:
             entry.body_bytes = len(raw)
             entry.body = body_essentials(exchange.parse_body(raw))

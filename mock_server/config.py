@@ -52,11 +52,19 @@ class ServerConfig:
     """`memory`, or `sqlite:PATH` to keep responses across restarts."""
     journal_limit: int = 1_000_000
     """Oldest journal entries are dropped past this many (and counted as dropped)."""
+    idle_timeout_seconds: float = 60.0
+    """A connection with no request under way is closed after this long, in real seconds (not scaled):
+    one that never sends a request, and a keep-alive connection between requests."""
+    read_timeout_seconds: float = 10.0
+    """A request's head, and then its body, must each arrive within this long (real seconds) once they
+    have started; a stalled head closes the connection, a stalled body gets a 408 first."""
 
     def __post_init__(self) -> None:
         if self.answer_tokens < 1:
             raise ValueError("answer_tokens must be at least 1")
         if not self.time_scale > 0:
             raise ValueError("time_scale must be positive")
+        if not (self.idle_timeout_seconds > 0 and self.read_timeout_seconds > 0):
+            raise ValueError("idle_timeout_seconds and read_timeout_seconds must be positive")
         if self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):
             raise ValueError(f"store must be 'memory' or 'sqlite:PATH', got {self.store!r}")
