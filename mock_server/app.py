@@ -68,10 +68,14 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
         else:
             entry.body_bytes = len(raw)
             entry.body = body_essentials(exchange.parse_body(raw))
-    if response is None:
-        response = await _answer(request, handler, entry)
-    entry.status = None if response is _NO_ANSWER else response.status
-    entry.answered_at = state.clock.now()
+    try:
+        if response is None:
+            response = await _answer(request, handler, entry)
+        entry.status = None if response is _NO_ANSWER else response.status
+        entry.answered_at = state.clock.now()
+    finally:
+        # Faults, notes and the body came after the entry was first counted (a client gone mid-stream too).
+        state.journal.settle(entry)
     return response
 
 

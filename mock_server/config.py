@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LONGEST_TIMELINE_SECONDS = 86_400.0
-"""The longest a queue, a wait for the first token or a response's whole run may last: a day of scenario time."""
+LONGEST_TIMELINE_SECONDS = 10_000_000.0
+"""The longest a queue, a wait for the first token or a response's whole run may last, in scenario seconds
+(about 115 days: long enough for a response that never ends within a test, short enough to stay finite)."""
 SLOWEST_TOKENS_PER_SECOND = 0.01
 FASTEST_TOKENS_PER_SECOND = 1_000_000.0
 """Paces outside these (other than 0, all at once) mean nothing for a mock, and far outside would overflow."""
@@ -52,6 +53,8 @@ class ServerConfig:
     """`memory`, or `sqlite:PATH` to keep responses across restarts."""
     journal_limit: int = 1_000_000
     """Oldest journal entries are dropped past this many (and counted as dropped)."""
+    journal_max_bytes: int = 64 << 20
+    """...or past about this many bytes held (each entry's text plus ~1 KB for the entry itself)."""
     idle_timeout_seconds: float = 60.0
     """A connection with no request under way is closed after this long, in real seconds (not scaled):
     one that never sends a request, and a keep-alive connection between requests."""
@@ -64,6 +67,8 @@ class ServerConfig:
             raise ValueError("answer_tokens must be at least 1")
         if not self.time_scale > 0:
             raise ValueError("time_scale must be positive")
+        if self.journal_limit < 1 or self.journal_max_bytes < 1:
+            raise ValueError("journal_limit and journal_max_bytes must be at least 1")
         if not (self.idle_timeout_seconds > 0 and self.read_timeout_seconds > 0):
             raise ValueError("idle_timeout_seconds and read_timeout_seconds must be positive")
         if self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):

@@ -33,7 +33,11 @@ class MockState:
         else:
             store, ids = ResponseStore(), IdFactory(config.seed)
         return cls(
-            config=config, clock=Clock(config.time_scale), store=store, journal=Journal(config.journal_limit), ids=ids
+            config=config,
+            clock=Clock(config.time_scale),
+            store=store,
+            journal=Journal(config.journal_limit, config.journal_max_bytes),
+            ids=ids,
         )
 
     def remember_ids(self) -> None:

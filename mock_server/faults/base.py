@@ -55,7 +55,7 @@ long as a stream waits for anything: faults are bounded, so a client without a t
 Seconds = Annotated[float, Range(0, HOLD_SECONDS)]
 """A time a connection is held for."""
 Span = Annotated[float, Range(0, LONGEST_TIMELINE_SECONDS)]
-"""A span of scenario time that holds no connection (a queue, a cursor's age, a Retry-After): a day at most."""
+"""A span of scenario time that holds no connection (a queue, a cursor's age, a Retry-After)."""
 Count = Annotated[int, Range(0, 1_000_000)]
 """Events, deltas, polls, sequence numbers: far more than any response has."""
 Pace = Annotated[float, Range(SLOWEST_TOKENS_PER_SECOND, FASTEST_TOKENS_PER_SECOND, zero_too=True)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from mock_server.errors import APIError
-from mock_server.faults.base import Fault, Interception, Range, RequestContext, Span, Text, register
+from mock_server.faults.base import Fault, Interception, Range, RequestContext, Text, register
 
 _DEFAULTS = {
     429: ("rate_limit_exceeded", "requests", "Rate limit reached. Please try again later."),
@@ -21,7 +21,7 @@ _DEFAULTS = {
 class HttpError(Fault):
     type: ClassVar[str] = "http_error"
     status: Literal[429, 500, 502, 503] = 429
-    retry_after: Span | None = None
+    retry_after: Annotated[float, Range(0, 86_400)] | None = None
     """Seconds, sent as `Retry-After` (whole seconds, rounded up)."""
     retry_after_ms: Annotated[int, Range(0, 86_400_000)] | None = None
     message: Text | None = None

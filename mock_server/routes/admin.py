@@ -30,7 +30,8 @@ async def journal(request: web.Request) -> web.Response:
     return json_response(
         {
             "dropped": state.journal.dropped,
-            "next_index": state.journal.dropped + len(state.journal),
+            "cleared": state.journal.cleared,
+            "next_index": state.journal.next_index,
             "entries": [entry.as_dict() for entry in entries],
         }
     )
@@ -51,8 +52,8 @@ async def add_mark(request: web.Request) -> web.Response:
 
 
 async def clear_journal(request: web.Request) -> web.Response:
-    request.app[STATE].journal.clear()
-    return json_response({"cleared": True})
+    removed = request.app[STATE].journal.clear()
+    return json_response({"cleared": True, "entries": removed})
 
 
 async def ground_truth(request: web.Request) -> web.Response:
