@@ -30,11 +30,12 @@ class MockState:
             durable = SqliteResponseStore(config.store.removeprefix("sqlite:"))
             store: ResponseStore = durable
             ids = IdFactory(config.seed, start=durable.id_position())
+            clock = durable.resumed_clock(config.time_scale)
         else:
-            store, ids = ResponseStore(), IdFactory(config.seed)
+            store, ids, clock = ResponseStore(), IdFactory(config.seed), Clock(config.time_scale)
         return cls(
             config=config,
-            clock=Clock(config.time_scale),
+            clock=clock,
             store=store,
             journal=Journal(config.journal_limit, config.journal_max_bytes),
             ids=ids,
