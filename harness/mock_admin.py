@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import aiohttp
 
+from mock_server.config import ADMIN_TOKEN_ENV
 from mock_server.rules import Rule
 
 
@@ -14,13 +16,16 @@ class MockAdminError(RuntimeError):
 
 
 class MockAdmin:
-    def __init__(self, url: str) -> None:
-        """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1)."""
+    def __init__(self, url: str, admin_token: str | None = None) -> None:
+        """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1). `admin_token`: what a mock
+        started with `--admin-token` wants (by default, from the environment variable BGR_ADMIN_TOKEN)."""
         self.url = url.rstrip("/")
+        self._token = admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> MockAdmin:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), headers=headers)
         try:
             await self._get("/_bgr/health")
         except BaseException:
@@ -73,6 +78,10 @@ class MockAdmin:
 
     @staticmethod
     async def _payload(reply: aiohttp.ClientResponse) -> Any:
+        if reply.status == 401:
+            raise MockAdminError(
+                f"the bgr mock at {reply.url.origin()} wants its admin token: set {ADMIN_TOKEN_ENV} to it"
+            )
         if reply.status >= 400:
             raise MockAdminError(f"{reply.method} {reply.url.path}: {reply.status} {await reply.text()}")
         return await reply.json()

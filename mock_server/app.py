@@ -4,11 +4,13 @@ turns every failure into an OpenAI error envelope."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from mock_server.config import ADMIN_TOKEN_ENV
 from mock_server.errors import APIError, printable
 from mock_server.exchange import EXCHANGE, Exchange
 from mock_server.fault_engine import HungUp
@@ -50,6 +52,10 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
     )
     exchange = Exchange(entry)
     request[EXCHANGE] = exchange
+    if state.config.admin_token is not None and _is_admin(request.path):
+        refusal = _refused(request, state.config.admin_token)
+        if refusal is not None:
+            return _error_response(refusal, entry)
     if not request.path.startswith(admin.ADMIN_PREFIX):
         # Reading the journal must not grow it; everything else is journaled before validation.
         state.journal.add(entry)
@@ -77,6 +83,28 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
         # Faults, notes and the body came after the entry was first counted (a client gone mid-stream too).
         state.journal.settle(entry)
     return response
+
+
+def _is_admin(path: str) -> bool:
+    return path == admin.ADMIN_PREFIX or path.startswith(f"{admin.ADMIN_PREFIX}/")
+
+
+def _refused(request: web.Request, token: str) -> APIError | None:
+    """Why an admin request may not pass, if it may not: it must carry the admin token."""
+    given = request.headers.get("Authorization", "")
+    scheme, _, credentials = given.partition(" ")
+    # surrogateescape: a header that was not UTF-8 compares as its bytes (and never matches).
+    if scheme.lower() == "bearer" and hmac.compare_digest(
+        credentials.strip().encode("utf-8", "surrogateescape"), token.encode()
+    ):
+        return None
+    return APIError(
+        401,
+        "This mock's admin API needs its admin token: send 'Authorization: Bearer <token>' "
+        f"(the token given to `bgr serve --admin-token` or in {ADMIN_TOKEN_ENV}).",
+        code="invalid_admin_token",
+        headers={"WWW-Authenticate": 'Bearer realm="bgr admin"'},
+    )
 
 
 async def _answer(request: web.Request, handler: Handler, entry: JournalEntry) -> web.StreamResponse:

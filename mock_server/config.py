@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+ADMIN_TOKEN_ENV = "BGR_ADMIN_TOKEN"
+"""Where `bgr serve` and the harness's admin client read the admin token from, when not given one."""
 
 LONGEST_TIMELINE_SECONDS = 10_000_000.0
 """The longest a queue, a wait for the first token or a response's whole run may last, in scenario seconds
@@ -58,6 +61,8 @@ class ServerConfig:
     idle_timeout_seconds: float = 60.0
     """A connection with no request under way is closed after this long, in real seconds (not scaled):
     one that never sends a request, and a keep-alive connection between requests."""
+    admin_token: str | None = field(default=None, repr=False)
+    """When set, every `/_bgr/` request must carry `Authorization: Bearer <token>` (else a 401)."""
     read_timeout_seconds: float = 10.0
     """A request's head, and then its body, must each arrive within this long (real seconds) once they
     have started; a stalled head closes the connection, a stalled body gets a 408 first."""
@@ -67,9 +72,15 @@ class ServerConfig:
             raise ValueError("answer_tokens must be at least 1")
         if not self.time_scale > 0:
             raise ValueError("time_scale must be positive")
+        if self.admin_token is not None and not _header_safe(self.admin_token):
+            raise ValueError("the admin token must be non-empty printable ASCII without spaces")
         if self.journal_limit < 1 or self.journal_max_bytes < 1:
             raise ValueError("journal_limit and journal_max_bytes must be at least 1")
         if not (self.idle_timeout_seconds > 0 and self.read_timeout_seconds > 0):
             raise ValueError("idle_timeout_seconds and read_timeout_seconds must be positive")
         if self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):
             raise ValueError(f"store must be 'memory' or 'sqlite:PATH', got {self.store!r}")
+
+
+def _header_safe(token: str) -> bool:
+    return bool(token) and token.isascii() and token.isprintable() and " " not in token
