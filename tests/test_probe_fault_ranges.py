@@ -88,3 +88,9 @@ def _json(value: object) -> str:
     import json
 
     return json.dumps(value)
+
+
+@pytest.mark.parametrize("name", [[1], {"a": 1}, 7, None])
+def test_a_fault_type_that_is_not_a_string_is_a_400(mock, name: object) -> None:
+    reply = send("POST", f"{mock.url}/_bgr/rules", json_body={"faults": [{"type": name}]})
+    assert reply.status == 400 and reply.json()["error"]["param"] == "rule.faults[0].type"

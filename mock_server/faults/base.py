@@ -252,7 +252,7 @@ def decode_fault(data: Any, field: str = "fault") -> Fault:
     if not isinstance(data, dict):
         raise FaultSpecError(field, f"expected a table with a 'type', got {type(data).__name__}")
     name = data.get("type")
-    if name not in FAULT_TYPES:
+    if not isinstance(name, str) or name not in FAULT_TYPES:
         known = ", ".join(sorted(FAULT_TYPES))
         raise FaultSpecError(f"{field}.type", f"unknown fault {shown(name)}; known faults: {known}")
     cls = FAULT_TYPES[name]
