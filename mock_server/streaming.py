@@ -12,7 +12,7 @@ import fcntl
 import socket
 import struct
 import termios
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -110,14 +110,20 @@ class _FilteredSender:
     close_at: float
     """Scenario time by which the stream ends, pauses included."""
     events: int = 0
+    _event_filters: list[StreamFilter] = field(init=False)
+    _byte_filters: list[StreamFilter] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._event_filters = [f for f in self.filters if f.stage == EVENT_STAGE]
+        self._byte_filters = [f for f in self.filters if f.stage != EVENT_STAGE]
 
     async def send(self, frame: bytes, sequence_number: int) -> None:
-        for event in _through([f for f in self.filters if f.stage == EVENT_STAGE], Chunk(frame, sequence_number)):
+        for event in _through(self._event_filters, Chunk(frame, sequence_number)):
             if not isinstance(event, Chunk):
                 await self._perform(event)
                 continue
             written = 0
-            for action in _through([f for f in self.filters if f.stage != EVENT_STAGE], event):
+            for action in _through(self._byte_filters, event):
                 if isinstance(action, Close) and written == len(event.data):
                     self.events += 1  # closed right after the event's last byte: it arrived whole
                 await self._perform(action)
@@ -173,8 +179,11 @@ async def _delivered(transport: asyncio.BaseTransport, sock: socket.socket) -> N
 
 def _unacknowledged_bytes(sock: socket.socket) -> int:
     """Bytes the kernel holds for the socket that the peer has not acknowledged (0 where it cannot tell)."""
+    request = getattr(termios, "TIOCOUTQ", None)  # SIOCOUTQ on Linux
+    if request is None:
+        return 0
     try:
-        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)  # SIOCOUTQ on Linux
+        raw = fcntl.ioctl(sock.fileno(), request, b"\0" * 4)
     except OSError:
         return 0
     return int(struct.unpack("i", raw)[0])
