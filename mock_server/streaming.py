@@ -19,11 +19,11 @@ from aiohttp import web
 from mock_server.clock import Clock
 from mock_server.event_log import EventLog
 from mock_server.exchange import journal_entry
-from mock_server.faults.base import EVENT_STAGE, Action, Chunk, Close, Pause, StreamFilter
+from mock_server.faults.base import EVENT_STAGE, HOLD_SECONDS, Action, Chunk, Close, Pause, StreamFilter
 from mock_server.store import StoredResponse
 
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-LONGEST_WAIT_SECONDS = 600.0
+LONGEST_WAIT_SECONDS = HOLD_SECONDS
 """A stream waiting on something that may never come (polls, a stall) gives up after this."""
 DELIVERY_WAIT_SECONDS = 10.0
 """Real seconds a reset waits for the peer to acknowledge what was sent (a peer that reads nothing)."""
