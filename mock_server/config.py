@@ -61,11 +61,11 @@ class ServerConfig:
     idle_timeout_seconds: float = 60.0
     """A connection with no request under way is closed after this long, in real seconds (not scaled):
     one that never sends a request, and a keep-alive connection between requests."""
-    admin_token: str | None = field(default=None, repr=False)
-    """When set, every `/_bgr/` request must carry `Authorization: Bearer <token>` (else a 401)."""
     read_timeout_seconds: float = 10.0
     """A request's head, and then its body, must each arrive within this long (real seconds) once they
     have started; a stalled head closes the connection, a stalled body gets a 408 first."""
+    admin_token: str | None = field(default=None, repr=False)
+    """When set, every `/_bgr/` request must carry `Authorization: Bearer <token>` (else a 401)."""
 
     def __post_init__(self) -> None:
         if self.answer_tokens < 1:
