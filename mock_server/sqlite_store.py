@@ -74,7 +74,10 @@ class SqliteResponseStore(ResponseStore):
         row = self._db.execute("SELECT real, scenario, time_scale FROM clock WHERE id = 0").fetchone()
         now = time.time()
         start = ClockAnchor(*row).scenario_time_at(now) if row else now
-        clock = Clock(time_scale, start=max(start, self._latest_created_at))
+        return self.kept_clock(Clock(time_scale, start=max(start, self._latest_created_at)))
+
+    def kept_clock(self, clock: Clock) -> Clock:
+        """`clock`, with where it started written down for the next process to carry on from."""
         anchor = clock.anchor
         self._db.execute(
             "INSERT OR REPLACE INTO clock (id, real, scenario, time_scale) VALUES (0, ?, ?, ?)",

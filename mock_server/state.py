@@ -25,14 +25,17 @@ class MockState:
     rules: RuleBook = field(default_factory=RuleBook)
 
     @classmethod
-    def from_config(cls, config: ServerConfig) -> MockState:
+    def from_config(cls, config: ServerConfig, clock: Clock | None = None) -> MockState:
+        if clock is not None and clock.time_scale != config.time_scale:
+            raise ValueError(f"the clock runs at time scale {clock.time_scale:g}, the config at {config.time_scale:g}")
         if config.store.startswith("sqlite:"):
             durable = SqliteResponseStore(config.store.removeprefix("sqlite:"))
             store: ResponseStore = durable
             ids = IdFactory(config.seed, start=durable.id_position())
-            clock = durable.resumed_clock(config.time_scale)
+            # A run's own clock is kept (the store notes where it started); else scenario time carries on.
+            clock = durable.resumed_clock(config.time_scale) if clock is None else durable.kept_clock(clock)
         else:
-            store, ids, clock = ResponseStore(), IdFactory(config.seed), Clock(config.time_scale)
+            store, ids, clock = ResponseStore(), IdFactory(config.seed), clock or Clock(config.time_scale)
         return cls(
             config=config,
             clock=clock,

@@ -77,6 +77,10 @@ class StoredResponse:
     def status(self, now: float) -> str:
         if self.cancelled_at is not None:
             return "cancelled"
+        return self._scripted_status(now)
+
+    def _scripted_status(self, now: float) -> str:
+        """The status the timeline gives at `now`, whatever a caller did since (a cancel)."""
         if now < self.timeline.started_at:
             return "queued"
         if now < self.timeline.finished_at:
@@ -103,6 +107,7 @@ class StoredResponse:
             "id": self.id,
             "text": self.text,
             "final_status": self.status(float("inf")),
+            "status_at_creation": self._scripted_status(self.created_at),
             "events": parse_frames(bytes(log.frames(0, len(log)))),
         }
 

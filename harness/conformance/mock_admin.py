@@ -1,0 +1,92 @@
+"""The harness's view of a mock backend, through its admin HTTP API only (so any bgr mock will do)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import aiohttp
+
+from mock_server.config import ADMIN_TOKEN_ENV
+from mock_server.rules import Rule
+
+
+class MockAdminError(RuntimeError):
+    pass
+
+
+def admin_headers(admin_token: str | None = None) -> dict[str, str]:
+    """What every request to a mock's admin API carries: its admin token, given or from BGR_ADMIN_TOKEN."""
+    token = admin_token or os.environ.get(ADMIN_TOKEN_ENV)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+class MockAdmin:
+    def __init__(self, url: str, admin_token: str | None = None) -> None:
+        """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1). `admin_token`: what a mock
+        started with `--admin-token` wants (by default, from the environment variable BGR_ADMIN_TOKEN)."""
+        self.url = url.rstrip("/")
+        self._headers = admin_headers(admin_token)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> MockAdmin:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), headers=self._headers)
+        try:
+            await self._get("/_bgr/health")
+        except BaseException:
+            await self._session.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def journal_position(self) -> int:
+        return int((await self._get("/_bgr/journal?since=999999999999"))["next_index"])
+
+    async def journal_since(self, position: int) -> list[dict[str, Any]]:
+        return list((await self._get(f"/_bgr/journal?since={position}"))["entries"])
+
+    async def truth(self, response_id: str) -> dict[str, Any] | None:
+        assert self._session is not None
+        async with self._session.get(f"{self.url}/_bgr/responses/{response_id}/truth") as reply:
+            if reply.status == 404:
+                return None
+            return await self._payload(reply)
+
+    async def mark(self, label: str) -> None:
+        """Note a moment of the caller's in the server's journal, on the server's clock."""
+        assert self._session is not None
+        async with self._session.post(f"{self.url}/_bgr/journal/marks", json={"label": label}) as reply:
+            await self._payload(reply)
+
+    async def add_rule(self, rule: Rule) -> int:
+        data = rule.as_dict()
+        body = {key: data[key] for key in ("name", "match", "times", "faults") if data[key] is not None}
+        assert self._session is not None
+        async with self._session.post(f"{self.url}/_bgr/rules", json=body) as reply:
+            return int((await self._payload(reply))["id"])
+
+    async def delete_rule(self, rule_id: int) -> None:
+        assert self._session is not None
+        async with self._session.delete(f"{self.url}/_bgr/rules/{rule_id}") as reply:
+            await self._payload(reply)
+
+    async def _get(self, path: str) -> Any:
+        assert self._session is not None
+        try:
+            async with self._session.get(f"{self.url}{path}") as reply:
+                return await self._payload(reply)
+        except aiohttp.ClientError as error:
+            raise MockAdminError(f"cannot reach the bgr mock admin API at {self.url}: {error}") from None
+
+    @staticmethod
+    async def _payload(reply: aiohttp.ClientResponse) -> Any:
+        if reply.status == 401:
+            raise MockAdminError(
+                f"the bgr mock at {reply.url.origin()} wants its admin token: set {ADMIN_TOKEN_ENV} to it"
+            )
+        if reply.status >= 400:
+            raise MockAdminError(f"{reply.method} {reply.url.path}: {reply.status} {await reply.text()}")
+        return await reply.json()
