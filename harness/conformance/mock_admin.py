@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import aiohttp
 
+from mock_server.config import ADMIN_TOKEN_ENV
 from mock_server.rules import Rule
 
 
@@ -13,16 +15,24 @@ class MockAdminError(RuntimeError):
     pass
 
 
+def admin_headers(admin_token: str | None = None) -> dict[str, str]:
+    """What every request to a mock's admin API carries: its admin token, given or from BGR_ADMIN_TOKEN."""
+    token = admin_token or os.environ.get(ADMIN_TOKEN_ENV)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class MockAdmin:
-    def __init__(self, url: str) -> None:
-        """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1)."""
+    def __init__(self, url: str, admin_token: str | None = None) -> None:
+        """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1). `admin_token`: what a mock
+        started with `--admin-token` wants (by default, from the environment variable BGR_ADMIN_TOKEN)."""
         self.url = url.rstrip("/")
+        self._headers = admin_headers(admin_token)
         self._session: aiohttp.ClientSession | None = None
         self._known_position: int | None = None
         """The journal's length when it was last read: a position at or before any later request's."""
 
     async def __aenter__(self) -> MockAdmin:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), headers=self._headers)
         try:
             await self._get("/_bgr/health")
         except BaseException:
@@ -86,6 +96,10 @@ class MockAdmin:
 
     @staticmethod
     async def _payload(reply: aiohttp.ClientResponse) -> Any:
+        if reply.status == 401:
+            raise MockAdminError(
+                f"the bgr mock at {reply.url.origin()} wants its admin token: set {ADMIN_TOKEN_ENV} to it"
+            )
         if reply.status >= 400:
             raise MockAdminError(f"{reply.method} {reply.url.path}: {reply.status} {await reply.text()}")
         return await reply.json()

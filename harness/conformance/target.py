@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from harness.conformance.mock_admin import admin_headers
 from mock_server import Clock, ServerConfig, ServerThread, Timing
+from mock_server.config import ADMIN_TOKEN_ENV
 
 __all__ = [
     "DEFAULT_SEED",
@@ -90,8 +92,13 @@ def adopt(base_url: str, seed: int | None, time_scale: float | None) -> Target:
 
 def _health(url: str) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(f"{url}/_bgr/health", timeout=HEALTH_TIMEOUT_SECONDS) as reply:
+        asked = urllib.request.Request(f"{url}/_bgr/health", headers=admin_headers())
+        with urllib.request.urlopen(asked, timeout=HEALTH_TIMEOUT_SECONDS) as reply:
             data = json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        if error.code == 401:
+            raise TargetError(f"the bgr mock at {url} wants its admin token: set {ADMIN_TOKEN_ENV} to it") from None
+        raise TargetError(f"cannot reach a bgr mock at {url}: {error.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         raise TargetError(f"cannot reach a bgr mock at {url}: {reason}") from None
