@@ -14,28 +14,30 @@ spec) into bytes with slots for those four values, and each response is one byte
 from __future__ import annotations
 
 import random
-import threading
 from array import array
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from itertools import accumulate
 from typing import Any, Literal
 
 import orjson
-from cachetools import LRUCache, cached
 
 from mock_server.answer import answer_tokens, count_tokens
 from mock_server.config import Timing
 from mock_server.event_log import EventLog
 from mock_server.objects import output_message, output_text, response_object, response_usage
 from mock_server.params import ResponseParams
-from mock_server.sse import event_frame
+from mock_server.sized_cache import cached_by_size
+from mock_server.sse import event_frame, tokens_json
 
 Outcome = Literal["completed", "failed", "incomplete", "cancelled"]
 
 COMPILED_BYTES_KEPT = 32 << 20
 """Compiled scripts are kept up to this size in all, least recently used first out: about 1,500 scripts
 with 64-token answers, fewer with long answers or instructions. A bigger one is compiled per response."""
+SHAPE_BYTES_KEPT = 8 << 20
+"""Shapes (a script's events without its answer) are kept up to this size: one per model, flags and
+timeline spec in use, so a few dozen in a load test."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,13 @@ class Script:
     seed: int
     answer_length: int
     spec: TimelineSpec
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        # Hashed once: a script keys two caches, and hashing its params and spec field by field adds up.
+        if self._hash is None:
+            object.__setattr__(self, "_hash", hash((self.params, self.seed, self.answer_length, self.spec)))
+        return self._hash  # type: ignore[return-value]
 
 
 @dataclass(slots=True)
@@ -101,28 +110,54 @@ class Timeline:
 
 
 def build_timeline(script: Script, response_id: str, item_id: str, created_at: float) -> Timeline:
+    return compiled_timeline(script, response_id, item_id, created_at).render(response_id, item_id, created_at)
+
+
+def compiled_timeline(script: Script, response_id: str, item_id: str, created_at: float) -> CompiledTimeline:
+    """The script's compiled events, shared when they can be; else encoded for this one response."""
     compiled = compile_script(script)
     if compiled is None:
         # The script's own text holds a %: encode it for this response alone.
         compiled = _compile(script, _Stamps(response_id, item_id, created_at))
-    return compiled.render(response_id, item_id, created_at)
+    return compiled
 
 
-def _compiled_size(compiled: CompiledTimeline | None) -> int:
+def _compiled_size(compiled: CompiledTimeline | _Shape | None) -> int:
     if compiled is None:
         return 1
-    times = compiled.times
-    return len(compiled.body) + len(compiled.final_json) + len(compiled.text) + times.itemsize * len(times)
+    return compiled.size
 
 
-@cached(LRUCache(COMPILED_BYTES_KEPT, getsizeof=_compiled_size), key=lambda script: script, lock=threading.Lock())
+@cached_by_size(COMPILED_BYTES_KEPT, _compiled_size)
 def compile_script(script: Script) -> CompiledTimeline | None:
-    """The script's events with %-format fields for ids and timestamps; None if its own text holds a %."""
+    """The script's events with %-format fields for ids and timestamps; None if its own text holds a %.
+
+    Filled into the shape of every script that differs from it only in its prompt: the answer's
+    words go in pre-encoded, so a new prompt costs its tokens and a few joins, not an encoding.
+    """
+    params = script.params
+    input_tokens = count_tokens(params.input_text)
+    shape = _script_shape(Script(replace(params, input_text=""), 0, script.answer_length, script.spec), input_tokens)
+    return None if shape is None else shape.fill(_kept_tokens(script))
+
+
+@cached_by_size(SHAPE_BYTES_KEPT, _compiled_size)
+def _script_shape(script: Script, input_tokens: int) -> _Shape | None:
+    """Everything a script's events are besides its answer: `script` has no prompt, and its seed is 0."""
     # Slots are the format fields themselves, so no other % may appear; orjson encodes the dataclasses
-    # whole, and every string that can reach the events is in the script.
+    # whole, and every string that can reach the events is in the script (answer words hold no %).
     if b"%" in orjson.dumps(script):
         return None
-    return _compile(script, _SLOTTED)
+    encoding = _encode(script, _SLOTTED, input_tokens, _TEXT_SLOT, None)
+    return _Shape(
+        body=tuple(encoding.body.split(b"\x00")),
+        final_json=tuple(encoding.final_json.split(b"\x00")),
+        deltas=_DeltaPieces.around(encoding.part_base, encoding.first_delta, encoding.delta_count),
+        times=encoding.times,
+        started_after=encoding.started_after,
+        finished_after=encoding.finished_after,
+        final_status=script.spec.outcome,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +173,10 @@ class _Stamps:
 _SLOTTED = _Stamps("%(r)s", "%(m)s", None)
 # Raw JSON: a number's slot goes in without quotes.
 _CREATED_AT_SLOT, _COMPLETED_AT_SLOT = orjson.Fragment(b"%(c)s"), orjson.Fragment(b"%(f)s")
+# The answer's slots in a shape. NUL cannot appear raw in anything orjson encodes (it escapes every
+# control character), so splitting on it finds these and nothing else.
+_TEXT_SLOT = orjson.Fragment(b"\x00T\x00")
+_DELTAS_SLOT = b"\x00D\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +192,22 @@ class CompiledTimeline:
     final_status: Outcome
     text: str
 
-    def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
-        """This script's timeline for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
-        values = {
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.final_json) + len(self.text)
+
+    def values(self, response_id: str, item_id: str, created_at: float) -> dict[bytes, bytes]:
+        """What fills the slots for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
+        return {
             b"r": response_id.encode(),
             b"m": item_id.encode(),
             b"c": b"%d" % int(created_at),
             b"f": b"%d" % int(created_at + self.finished_after),
         }
+
+    def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
+        """This script's timeline for one response."""
+        values = self.values(response_id, item_id, created_at)
         return Timeline(
             EventLog(self.body % values, self.times, origin=created_at),
             created_at + self.started_after,
@@ -171,17 +218,132 @@ class CompiledTimeline:
         )
 
 
-def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
-    params, spec = script.params, script.spec
+@dataclass(frozen=True, slots=True)
+class _DeltaPieces:
+    """The text deltas' frames around their tokens: frame i is `prefix + token JSON + suffixes[i]`.
+
+    They differ only in the token and the sequence number, so the rest is encoded once. The split
+    is safe: orjson escapes quotes inside ids, so `"delta":""` can only match the key.
+    """
+
+    prefix: bytes
+    suffixes: tuple[bytes, ...]
+
+    @classmethod
+    def around(cls, part_base: dict[str, Any], first_sequence: int, count: int) -> _DeltaPieces:
+        template = event_frame(
+            {"type": "response.output_text.delta", **part_base, "delta": "", "logprobs": [], "sequence_number": 0}
+        )
+        head, tail = template.split(b'"delta":""', 1)
+        middle, end = tail.rsplit(b'"sequence_number":0', 1)
+        numbered = middle + b'"sequence_number":'
+        return cls(
+            head + b'"delta":', tuple(numbered + b"%d" % n + end for n in range(first_sequence, first_sequence + count))
+        )
+
+    def frames(self, tokens: list[str]) -> list[bytes]:
+        return [self.prefix + token + suffix for token, suffix in zip(tokens_json(tokens), self.suffixes, strict=True)]
+
+    def joined(self, tokens: list[str]) -> bytes:
+        """`b"".join(self.frames(tokens))`, in three slice assignments and one join."""
+        parts = [self.prefix, b"", b""] * len(tokens)
+        parts[1::3] = tokens_json(tokens)
+        parts[2::3] = self.suffixes
+        return b"".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A script's events with its answer left out: split on NUL, the odd pieces name the slot that goes there."""
+
+    body: tuple[bytes, ...]
+    final_json: tuple[bytes, ...]
+    deltas: _DeltaPieces
+    times: array[float]
+    started_after: float
+    finished_after: float
+    final_status: Outcome
+
+    @property
+    def size(self) -> int:
+        pieces = (*self.body, *self.final_json, *self.deltas.suffixes)
+        return sum(map(len, pieces)) + self.times.itemsize * len(self.times)
+
+    def fill(self, tokens: list[str]) -> CompiledTimeline:
+        text = "".join(tokens)
+        values = {b"T": orjson.dumps(text), b"D": self.deltas.joined(tokens)}
+        return CompiledTimeline(
+            body=_fill(self.body, values),
+            final_json=_fill(self.final_json, values),
+            times=self.times,
+            started_after=self.started_after,
+            finished_after=self.finished_after,
+            final_status=self.final_status,
+            text=text,
+        )
+
+
+def _fill(pieces: tuple[bytes, ...], values: dict[bytes, bytes]) -> bytes:
+    parts = list(pieces)
+    parts[1::2] = [values[name] for name in pieces[1::2]]
+    return b"".join(parts)
+
+
+def _kept_tokens(script: Script) -> list[str]:
+    """The deltas the script releases: its answer, cut where a failed/incomplete/cancelled ending falls."""
+    params, after = script.params, script.spec.outcome_after_deltas
     tokens = answer_tokens(script.seed, params.model, params.input_text, params.instructions, script.answer_length)
-    input_tokens = count_tokens(params.input_text)
+    return tokens if after is None else tokens[:after]
+
+
+def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
+    """The script's events encoded as they are, answer and all: the reference a filled shape must equal."""
+    tokens = _kept_tokens(script)
+    text = "".join(tokens)
+    encoding = _encode(script, stamps, count_tokens(script.params.input_text), text, tokens)
+    body, final_json = encoding.body, encoding.final_json
+    if stamps.created_at is not None:
+        # Rendered with a %-format like any compiled script, so its literal % are doubled.
+        body, final_json = body.replace(b"%", b"%%"), final_json.replace(b"%", b"%%")
+    return CompiledTimeline(
+        body=body,
+        final_json=final_json,
+        times=encoding.times,
+        started_after=encoding.started_after,
+        finished_after=encoding.finished_after,
+        final_status=script.spec.outcome,
+        text=text,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoding:
+    body: bytes
+    final_json: bytes
+    times: array[float]
+    started_after: float
+    finished_after: float
+    part_base: dict[str, Any]
+    first_delta: int
+    delta_count: int
+
+
+def _encode(
+    script: Script, stamps: _Stamps, input_tokens: int, text: str | orjson.Fragment, tokens: list[str] | None
+) -> _Encoding:
+    """Every event of a script. Without `tokens`, the deltas are one slot and `text` is a slot too."""
+    params, spec = script.params, script.spec
     frames: list[bytes] = []
     times: list[float] = []
-    kept = tokens if spec.outcome_after_deltas is None else tokens[: spec.outcome_after_deltas]
-    text = "".join(kept)
+    if tokens is None:
+        delta_count = script.answer_length
+        if spec.outcome_after_deltas is not None:
+            delta_count = min(delta_count, spec.outcome_after_deltas)
+    else:
+        delta_count = len(tokens)
     response_id, item_id = stamps.response_id, stamps.item_id
     started_at = spec.queue_seconds if params.background else 0.0
-    delta_times = _delta_times(started_at + spec.first_token_seconds, len(kept), spec)
+    delta_times = _delta_times(started_at + spec.first_token_seconds, delta_count, spec)
     finished_at = delta_times[-1] if delta_times else started_at + spec.first_token_seconds
     created_at: int | orjson.Fragment
     completed_at: int | orjson.Fragment
@@ -194,10 +356,11 @@ def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
         return response_object(response_id, params, created_at=created_at, status=status, **terminal)
 
     def emit(at: float, payload: dict[str, Any]) -> None:
-        payload["sequence_number"] = len(frames)
+        payload["sequence_number"] = len(frames) if first_delta is None else len(frames) - 1 + delta_count
         frames.append(event_frame(payload))
         times.append(at)
 
+    first_delta: int | None = None
     part_base = {"item_id": item_id, "output_index": 0, "content_index": 0}
     emit(0.0, {"type": "response.created", "response": snapshot("queued" if params.background else "in_progress")})
     if params.background:
@@ -208,10 +371,14 @@ def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
         {"type": "response.output_item.added", "output_index": 0, "item": output_message(item_id, "in_progress", [])},
     )
     emit(started_at, {"type": "response.content_part.added", **part_base, "part": output_text("")})
-    frames.extend(_delta_frames(part_base, kept, len(frames)))
+    first_delta = len(frames)
+    if tokens is None:
+        frames.append(_DELTAS_SLOT)
+    else:
+        frames.append(b"".join(_DeltaPieces.around(part_base, first_delta, delta_count).frames(tokens)))
     times.extend(delta_times)
 
-    usage = response_usage(input_tokens, len(kept))
+    usage = response_usage(input_tokens, delta_count)
     if spec.outcome == "cancelled":
         # A cancel ends the stream where it stands: no closing events.
         final = snapshot("cancelled")
@@ -230,38 +397,21 @@ def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
         else:
             final = snapshot("incomplete", output=[message], usage=usage, incomplete_reason=spec.incomplete_reason)
         emit(finished_at, {"type": f"response.{spec.outcome}", "response": final})
-    body, final_json = b"".join(frames), orjson.dumps(final)
-    if stamps.created_at is not None:
-        # Rendered with a %-format like any compiled script, so its literal % are doubled.
-        body, final_json = body.replace(b"%", b"%%"), final_json.replace(b"%", b"%%")
-    return CompiledTimeline(
-        body=body,
-        final_json=final_json,
+    return _Encoding(
+        body=b"".join(frames),
+        final_json=orjson.dumps(final),
         times=array("d", accumulate(times, max)),  # never backwards, whatever the jitter
         started_after=started_at,
         finished_after=finished_at,
-        final_status=spec.outcome,
-        text=text,
+        part_base=part_base,
+        first_delta=first_delta,
+        delta_count=delta_count,
     )
 
 
 def _delta_frames(part_base: dict[str, Any], tokens: list[str], first_sequence: int) -> list[bytes]:
-    """The text deltas' frames, byte for byte what `event_frame` makes of each one.
-
-    They differ only in the token and the sequence number, so the rest is encoded once
-    around placeholders instead of a dict and a JSON encoding per token. The split is
-    safe: orjson escapes quotes inside ids, so the placeholders can only match the keys.
-    """
-    template = event_frame(
-        {"type": "response.output_text.delta", **part_base, "delta": "", "logprobs": [], "sequence_number": 0}
-    )
-    head, tail = template.split(b'"delta":"",', 1)
-    middle, end = tail.rsplit(b'"sequence_number":0', 1)
-    # One bytes %-format per delta; literal % in the fixed parts is escaped.
-    pattern = b"%%".join(head.split(b"%")) + b'"delta":%s,' + b"%%".join(middle.split(b"%"))
-    pattern += b'"sequence_number":%d' + b"%%".join(end.split(b"%"))
-    dumps = orjson.dumps
-    return [pattern % (dumps(token), sequence) for sequence, token in enumerate(tokens, first_sequence)]
+    """The text deltas' frames, byte for byte what `event_frame` makes of each one."""
+    return _DeltaPieces.around(part_base, first_sequence, len(tokens)).frames(tokens)
 
 
 def _delta_times(first_at: float, count: int, spec: TimelineSpec) -> list[float]:

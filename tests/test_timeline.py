@@ -53,6 +53,9 @@ def test_templated_delta_frames_equal_event_frame(tokens: list[str], first: int)
     outcome=outcomes,
     background=st.booleans(),
     created_at=st.floats(0, 4e9),
+    input_text=tricky_text,
+    length=st.integers(1, 12),
+    after=st.none() | st.integers(0, 14),
 )
 def test_a_compiled_script_renders_exactly_what_encoding_each_response_gives(
     model: str,
@@ -62,10 +65,22 @@ def test_a_compiled_script_renders_exactly_what_encoding_each_response_gives(
     outcome: str,
     background: bool,
     created_at: float,
+    input_text: str,
+    length: int,
+    after: int | None,
 ) -> None:
-    params = ResponseParams(model, "hi", instructions, background, True, True, tuple(metadata), 0.5, None, None, None)
-    spec = TimelineSpec(queue_seconds=1.5, tokens_per_second=7, outcome=outcome, error_message=error_message)  # type: ignore[arg-type]
-    script = Script(params, seed=3, answer_length=5, spec=spec)
+    # The prompt varies too: compiled scripts share one shape across prompts, and only the answer may differ.
+    params = ResponseParams(
+        model, input_text, instructions, background, True, True, tuple(metadata), 0.5, None, None, None
+    )
+    spec = TimelineSpec(
+        queue_seconds=1.5,
+        tokens_per_second=7,
+        outcome=outcome,  # type: ignore[arg-type]
+        outcome_after_deltas=after,
+        error_message=error_message,
+    )
+    script = Script(params, seed=3, answer_length=length, spec=spec)
     direct = _compile(script, _Stamps(RESPONSE_ID, ITEM_ID, created_at))
     assert direct is not None
     expected = direct.render(RESPONSE_ID, ITEM_ID, created_at)
@@ -126,6 +141,16 @@ def test_a_request_that_spells_a_slot_gets_its_own_text_back() -> None:
     timeline = build_timeline(script, RESPONSE_ID, ITEM_ID, 10.0)
     assert timeline.final["instructions"] == forged and timeline.final["metadata"] == {forged: forged}
     assert timeline.final["id"] == RESPONSE_ID
+
+
+def test_a_prompt_is_never_echoed_so_one_that_spells_a_slot_still_shares_a_compiled_shape() -> None:
+    params = ResponseParams("gpt-4o", "%(r)s 100%", None, True, True, True, (), None, None, None, None)
+    script = Script(params, 0, 5, TimelineSpec())
+    compiled = compile_script(script)
+    assert compiled is not None
+    assert whole(build_timeline(script, RESPONSE_ID, ITEM_ID, 10.0)) == whole(
+        _compile(script, _Stamps(RESPONSE_ID, ITEM_ID, 10.0)).render(RESPONSE_ID, ITEM_ID, 10.0)
+    )
 
 
 def test_no_answer_word_holds_a_percent_sign_which_compiled_scripts_keep_for_slots() -> None:

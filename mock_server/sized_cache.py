@@ -1,0 +1,83 @@
+"""A least-recently-used cache bounded by the total size of what it holds, as a decorator.
+
+cachetools' LRUCache does the same in Python; this one leans on OrderedDict (in C) and hashes
+the key once per call, which matters when a miss happens on every request (a new prompt each time).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+V = TypeVar("V")
+
+
+class SizedLRU(Generic[V]):
+    """Values by key, up to `max_size` in all as `size_of` counts it; the least recently used go first."""
+
+    def __init__(self, max_size: int, size_of: Callable[[V], int]) -> None:
+        self.max_size = max_size
+        self.currsize = 0
+        self._size_of = size_of
+        self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, key: Hashable) -> tuple[V, int] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def keep(self, key: Hashable, value: V) -> None:
+        size = self._size_of(value)
+        if size > self.max_size:
+            return  # bigger than the whole cache: made again each time it is asked for
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self.currsize -= previous[1]
+            self._entries[key] = (value, size)
+            self.currsize += size
+            while self.currsize > self.max_size:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self.currsize -= evicted
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.currsize = 0
+
+
+class _Cached(Generic[P, V]):
+    def __init__(self, function: Callable[P, V], cache: SizedLRU[V]) -> None:
+        self.__wrapped__ = function
+        self.__doc__ = function.__doc__
+        self.cache = cache
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> V:
+        key = args if len(args) != 1 or kwargs else args[0]
+        entry = self.cache.lookup(key)
+        if entry is not None:
+            return entry[0]
+        value = self.__wrapped__(*args, **kwargs)
+        self.cache.keep(key, value)
+        return value
+
+
+def cached_by_size(max_size: int, size_of: Callable[[V], int]) -> Callable[[Callable[P, V]], _Cached[P, V]]:
+    """Memoise a function of hashable positional arguments in a SizedLRU (the function's `.cache`)."""
+
+    def decorate(function: Callable[P, V]) -> _Cached[P, V]:
+        return _Cached(function, SizedLRU(max_size, size_of))
+
+    return decorate
