@@ -58,7 +58,7 @@ def compiled_chat(script: ChatScript, completion_id: str, created: float) -> Com
     return compiled if compiled is not None else _compile(script, completion_id, int(created))
 
 
-@cached_by_size(CHAT_BYTES_KEPT, lambda compiled: 1 if compiled is None else len(compiled.body))
+@cached_by_size(CHAT_BYTES_KEPT, lambda compiled: 1 if compiled is None else len(compiled.body), second_sight=True)
 def compile_chat(script: ChatScript) -> CompiledChat | None:
     """None when the model's name holds a % (the only text of the request that the chunks echo)."""
     if "%" in script.model:

@@ -58,11 +58,16 @@ class SizedLRU(Generic[V]):
             self.currsize = 0
 
 
+SEEN_KEPT = 1 << 16
+"""Keys remembered as asked for once; past this many the memory starts again (a doorkeeper's reset)."""
+
+
 class _Cached(Generic[P, V]):
-    def __init__(self, function: Callable[P, V], cache: SizedLRU[V]) -> None:
+    def __init__(self, function: Callable[P, V], cache: SizedLRU[V], second_sight: bool) -> None:
         self.__wrapped__ = function
         self.__doc__ = function.__doc__
         self.cache = cache
+        self._seen: set[int] | None = set() if second_sight else None
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> V:
         key = args if len(args) != 1 or kwargs else args[0]
@@ -70,14 +75,29 @@ class _Cached(Generic[P, V]):
         if entry is not None:
             return entry[0]
         value = self.__wrapped__(*args, **kwargs)
+        seen = self._seen
+        if seen is not None:
+            # Kept only when asked for a second time: a stream of one-off keys (a new prompt on every
+            # request) then never churns the cache, nor pushes out the keys that do repeat.
+            fingerprint = hash(key)
+            if fingerprint not in seen:
+                if len(seen) >= SEEN_KEPT:
+                    seen.clear()
+                seen.add(fingerprint)
+                return value
         self.cache.keep(key, value)
         return value
 
 
-def cached_by_size(max_size: int, size_of: Callable[[V], int]) -> Callable[[Callable[P, V]], _Cached[P, V]]:
-    """Memoise a function of hashable positional arguments in a SizedLRU (the function's `.cache`)."""
+def cached_by_size(
+    max_size: int, size_of: Callable[[V], int], *, second_sight: bool = False
+) -> Callable[[Callable[P, V]], _Cached[P, V]]:
+    """Memoise a function of hashable positional arguments in a SizedLRU (the function's `.cache`).
+
+    With `second_sight`, a value is kept only the second time its key is asked for.
+    """
 
     def decorate(function: Callable[P, V]) -> _Cached[P, V]:
-        return _Cached(function, SizedLRU(max_size, size_of))
+        return _Cached(function, SizedLRU(max_size, size_of), second_sight)
 
     return decorate

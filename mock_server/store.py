@@ -14,7 +14,15 @@ from mock_server.errors import response_not_found
 from mock_server.objects import response_object
 from mock_server.params import ResponseParams
 from mock_server.sse import parse_frames
-from mock_server.timeline import CompiledTimeline, Outcome, Script, Timeline, TimelineSpec, compiled_timeline
+from mock_server.timeline import (
+    CompiledTimeline,
+    Outcome,
+    Script,
+    Timeline,
+    TimelineSpec,
+    compiled_timeline,
+    schedule,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +64,15 @@ class StoredResponse:
 
     @classmethod
     def create(cls, recipe: Recipe) -> StoredResponse:
-        compiled = recipe.compiled()
+        # The schedule alone: a response that is only polled until it is done never has its answer compiled.
+        timing = schedule(recipe.script, recipe.id, recipe.item_id, recipe.created_at)
         created_at = recipe.created_at
         return cls(
             recipe,
-            compiled.times,
-            created_at + compiled.started_after,
-            created_at + compiled.finished_after,
-            compiled.final_status,
+            timing.times,
+            created_at + timing.started_after,
+            created_at + timing.finished_after,
+            timing.final_status,
         )
 
     @property

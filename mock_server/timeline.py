@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import random
 from array import array
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cache
 from itertools import accumulate
-from typing import Any, Literal
+from operator import attrgetter
+from typing import Any, Literal, Protocol
 
 import orjson
 
@@ -27,14 +28,15 @@ from mock_server.config import Timing
 from mock_server.event_log import EventLog
 from mock_server.objects import output_message, output_text, response_object, response_usage
 from mock_server.params import ResponseParams
-from mock_server.sized_cache import cached_by_size
+from mock_server.sized_cache import SizedLRU, cached_by_size
 from mock_server.sse import event_frame, tokens_json
 
 Outcome = Literal["completed", "failed", "incomplete", "cancelled"]
 
 COMPILED_BYTES_KEPT = 32 << 20
 """Compiled scripts are kept up to this size in all, least recently used first out: about 1,500 scripts
-with 64-token answers, fewer with long answers or instructions. A bigger one is compiled per response."""
+with 64-token answers, fewer with long answers or instructions. A bigger one is compiled per response.
+A script is kept from the second response that asks for it: one-off prompts only fill their shape."""
 SHAPE_BYTES_KEPT = 8 << 20
 """Shapes (a script's events without its answer) are kept up to this size: one per model, flags and
 timeline spec in use, so a few dozen in a load test."""
@@ -128,20 +130,54 @@ def _compiled_size(compiled: CompiledTimeline | _Shape | None) -> int:
     return compiled.size
 
 
-@cached_by_size(COMPILED_BYTES_KEPT, _compiled_size)
+@cached_by_size(COMPILED_BYTES_KEPT, _compiled_size, second_sight=True)
 def compile_script(script: Script) -> CompiledTimeline | None:
     """The script's events with %-format fields for ids and timestamps; None if its own text holds a %.
 
     Filled into the shape of every script that differs from it only in its prompt: the answer's
     words go in pre-encoded, so a new prompt costs its tokens and a few joins, not an encoding.
     """
-    params = script.params
-    input_tokens = count_tokens(params.input_text)
-    shape = _script_shape(Script(replace(params, input_text=""), 0, script.answer_length, script.spec), input_tokens)
+    shape = _shape_of(script)
     return None if shape is None else shape.fill(_kept_tokens(script))
 
 
-@cached_by_size(SHAPE_BYTES_KEPT, _compiled_size)
+def schedule(script: Script, response_id: str, item_id: str, created_at: float) -> Schedule:
+    """When the script's events are released and how it ends, without compiling its answer."""
+    return _shape_of(script) or compiled_timeline(script, response_id, item_id, created_at)
+
+
+class Schedule(Protocol):
+    @property
+    def times(self) -> array[float]:
+        """When each event is released, after creation."""
+
+    @property
+    def started_after(self) -> float: ...
+
+    @property
+    def finished_after(self) -> float: ...
+
+    @property
+    def final_status(self) -> Outcome: ...
+
+
+_SHAPES: SizedLRU[_Shape | None] = SizedLRU(SHAPE_BYTES_KEPT, lambda shape: 1 if shape is None else shape.size)
+_SHAPE_FIELDS = attrgetter(*(f.name for f in fields(ResponseParams) if f.name != "input_text"))
+"""Every field of the params but the prompt (all of them, whatever fields are added): what a shape depends on."""
+
+
+def _shape_of(script: Script) -> _Shape | None:
+    params = script.params
+    input_tokens = count_tokens(params.input_text)
+    key = (_SHAPE_FIELDS(params), script.answer_length, script.spec, input_tokens)
+    kept = _SHAPES.lookup(key)
+    if kept is not None:
+        return kept[0]
+    shape = _script_shape(Script(replace(params, input_text=""), 0, script.answer_length, script.spec), input_tokens)
+    _SHAPES.keep(key, shape)
+    return shape
+
+
 def _script_shape(script: Script, input_tokens: int) -> _Shape | None:
     """Everything a script's events are besides its answer: `script` has no prompt, and its seed is 0."""
     # Slots are the format fields themselves, so no other % may appear; orjson encodes the dataclasses

@@ -52,6 +52,7 @@ def test_a_compiled_chat_stream_renders_exactly_what_encoding_each_chunk_gives(
 
 def test_streams_of_one_script_share_its_encoding_and_differ_only_in_who_they_are() -> None:
     script = ChatScript("gpt-4o", "hello", 0, 16, True)
+    compile_chat(script)  # kept from its second use on
     compiled = compile_chat(script)
     assert compiled is not None and compile_chat(script) is compiled
     first = compiled.render(COMPLETION_ID, 1_700_000_000.5)

@@ -97,6 +97,7 @@ def test_a_compiled_script_renders_exactly_what_encoding_each_response_gives(
 def test_responses_of_one_script_share_its_encoding_and_differ_only_in_who_they_are() -> None:
     script = Script(PARAMS, seed=0, answer_length=64, spec=TimelineSpec(tokens_per_second=10))
     assert compile_script(script) is not None
+    assert compile_script(script) is compile_script(script)  # kept from its second use on
     first = build_timeline(script, RESPONSE_ID, ITEM_ID, 1_700_000_000.25)
     second = build_timeline(script, "resp_" + "c" * 48, "msg_" + "d" * 48, 1_700_000_100.5)
     assert first.text == second.text and len(first.log) == len(second.log) == 64 + 9
@@ -171,6 +172,7 @@ def test_compiled_scripts_are_kept_up_to_a_bound_on_their_size() -> None:
     ]
     for script in scripts:
         assert compile_script(script) is not None
+        assert compile_script(script) is not None  # kept from its second use on
     kept = compile_script.cache  # type: ignore[attr-defined]
     assert kept.currsize <= COMPILED_BYTES_KEPT
     assert scripts[-1] in kept and scripts[0] not in kept
