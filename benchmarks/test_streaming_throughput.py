@@ -39,6 +39,7 @@ from benchmarks.support import (
     Target,
     TargetResult,
     ThroughputReport,
+    bgr_argv,
     last_frame_is_completed,
     minimal_argv,
     open_session,
@@ -47,9 +48,9 @@ from benchmarks.support import (
 )
 
 STREAMS_PER_ROUND = 2000
-"""Measured rounds: 2000 streams x 72 events; about 0.2 s (bgr) to 1.5 s (LLMock) per round on the 2-core
-reference machine. bgr stores every response (store defaults to true), so its heap grows over the rounds as
-it would under real load."""
+"""Measured rounds: 2000 streams x 72 events, about 0.2 s to 1.5 s per round on the 2-core reference machine.
+bgr stores every response (store defaults to true), so its heap grows over the rounds as it would under real
+load."""
 STREAMS_PER_ROUND_OF = {"llmock": 250, "aimock": 1000}
 """Slower servers get shorter rounds (LLMock does about 10k events/s), so a measured run stays within minutes."""
 ROUNDS = 7
@@ -67,14 +68,20 @@ def target(request: pytest.FixtureRequest) -> Target:
 
 @pytest.fixture
 def sse_server(request: pytest.FixtureRequest, target: Target) -> Iterator[ServerProcess]:
-    if target.server == "bgr" or target.server in PEERS:
-        # One server per kind for the session (peers started on first use), shared by its targets.
+    if target.server in PEERS:
+        # One server per peer for the session (started on first use), shared by its targets: they keep
+        # no state per request that grows (aimock's journal is bounded), so the order does not matter.
         server: ServerProcess = request.getfixturevalue(f"{target.server}_server")
         yield dataclasses.replace(server, name=target.name)
         return
-    # A fresh baseline per test, so only the server under test ever holds state.
-    captured: CapturedStream = request.getfixturevalue("captured_stream")
-    with serve_subprocess(target.name, minimal_argv(MINIMAL_MODES[target.name], captured.path)) as server:
+    # A fresh bgr or baseline per test, so that only the server under test holds state, and each bgr
+    # target starts from an empty store: the heap grows over its rounds (bgr stores every response).
+    if target.server == "bgr":
+        argv = bgr_argv()
+    else:
+        captured: CapturedStream = request.getfixturevalue("captured_stream")
+        argv = minimal_argv(MINIMAL_MODES[target.name], captured.path)
+    with serve_subprocess(target.name, argv) as server:
         yield server
 
 

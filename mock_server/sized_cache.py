@@ -75,18 +75,26 @@ class _Cached(Generic[P, V]):
         if entry is not None:
             return entry[0]
         value = self.__wrapped__(*args, **kwargs)
-        seen = self._seen
-        if seen is not None:
-            # Kept only when asked for a second time: a stream of one-off keys (a new prompt on every
-            # request) then never churns the cache, nor pushes out the keys that do repeat.
-            fingerprint = hash(key)
-            if fingerprint not in seen:
-                if len(seen) >= SEEN_KEPT:
-                    seen.clear()
-                seen.add(fingerprint)
-                return value
-        self.cache.keep(key, value)
+        if not self.first_sight(key):
+            self.cache.keep(key, value)
         return value
+
+    def first_sight(self, key: Hashable) -> bool:
+        """Whether `key` was never asked for (and now it has been); always False without `second_sight`.
+
+        Values are kept only when asked for a second time: a stream of one-off keys (a new prompt on
+        every request) then never churns the cache, nor pushes out the keys that do repeat.
+        """
+        seen = self._seen
+        if seen is None:
+            return False
+        fingerprint = hash(key)
+        if fingerprint in seen:
+            return False
+        if len(seen) >= SEEN_KEPT:
+            seen.clear()
+        seen.add(fingerprint)
+        return True
 
 
 def cached_by_size(

@@ -20,6 +20,7 @@ from mock_server.timeline import (
     Script,
     Timeline,
     TimelineSpec,
+    build_timeline,
     compiled_timeline,
     schedule,
 )
@@ -35,7 +36,7 @@ class Recipe:
     script: Script
 
     def build(self) -> Timeline:
-        return self.compiled().render(self.id, self.item_id, self.created_at)
+        return build_timeline(self.script, self.id, self.item_id, self.created_at)
 
     def compiled(self) -> CompiledTimeline:
         return compiled_timeline(self.script, self.id, self.item_id, self.created_at)

@@ -112,6 +112,11 @@ class Timeline:
 
 
 def build_timeline(script: Script, response_id: str, item_id: str, created_at: float) -> Timeline:
+    if compile_script.cache.lookup(script) is None:
+        shape = _shape_of(script)
+        if shape is not None and compile_script.first_sight(script):
+            # A prompt not seen before, and maybe never again: rendered straight from its shape.
+            return shape.render(_kept_tokens(script), response_id, item_id, created_at)
     return compiled_timeline(script, response_id, item_id, created_at).render(response_id, item_id, created_at)
 
 
@@ -233,13 +238,7 @@ class CompiledTimeline:
         return len(self.body) + len(self.final_json) + len(self.text)
 
     def values(self, response_id: str, item_id: str, created_at: float) -> dict[bytes, bytes]:
-        """What fills the slots for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
-        return {
-            b"r": response_id.encode(),
-            b"m": item_id.encode(),
-            b"c": b"%d" % int(created_at),
-            b"f": b"%d" % int(created_at + self.finished_after),
-        }
+        return _slot_values(response_id, item_id, created_at, self.finished_after)
 
     def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
         """This script's timeline for one response."""
@@ -252,6 +251,16 @@ class CompiledTimeline:
             self.text,
             self.final_json % values,
         )
+
+
+def _slot_values(response_id: str, item_id: str, created_at: float, finished_after: float) -> dict[bytes, bytes]:
+    """What fills the slots for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
+    return {
+        b"r": response_id.encode(),
+        b"m": item_id.encode(),
+        b"c": b"%d" % int(created_at),
+        b"f": b"%d" % int(created_at + finished_after),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,10 +291,13 @@ class _DeltaPieces:
 
     def joined(self, tokens: list[str]) -> bytes:
         """`b"".join(self.frames(tokens))`, in three slice assignments and one join."""
-        parts = [self.prefix, b"", b""] * len(tokens)
+        return b"".join(self.parts(tokens, self.prefix))
+
+    def parts(self, tokens: list[str], prefix: bytes) -> list[bytes]:
+        parts = [prefix, b"", b""] * len(tokens)
         parts[1::3] = tokens_json(tokens)
         parts[2::3] = self.suffixes
-        return b"".join(parts)
+        return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +328,29 @@ class _Shape:
             finished_after=self.finished_after,
             final_status=self.final_status,
             text=text,
+        )
+
+    def render(self, tokens: list[str], response_id: str, item_id: str, created_at: float) -> Timeline:
+        """`self.fill(tokens).render(...)` in one pass: each fixed piece formatted, then one join."""
+        values = _slot_values(response_id, item_id, created_at, self.finished_after)
+        text = "".join(tokens)
+        text_json = orjson.dumps(text)
+        parts: list[bytes] = []
+        for index, piece in enumerate(self.body):
+            if index % 2 == 0:
+                parts.append(piece % values)
+            elif piece == b"T":
+                parts.append(text_json)
+            else:
+                parts += self.deltas.parts(tokens, self.deltas.prefix % values)
+        final = [piece % values if index % 2 == 0 else text_json for index, piece in enumerate(self.final_json)]
+        return Timeline(
+            EventLog(b"".join(parts), self.times, origin=created_at),
+            created_at + self.started_after,
+            created_at + self.finished_after,
+            self.final_status,
+            text,
+            b"".join(final),
         )
 
 

@@ -84,9 +84,12 @@ def test_a_compiled_script_renders_exactly_what_encoding_each_response_gives(
     direct = _compile(script, _Stamps(RESPONSE_ID, ITEM_ID, created_at))
     assert direct is not None
     expected = direct.render(RESPONSE_ID, ITEM_ID, created_at)
-    built = build_timeline(script, RESPONSE_ID, ITEM_ID, created_at)
+    built = build_timeline(script, RESPONSE_ID, ITEM_ID, created_at)  # first sight: rendered from the shape
     assert whole(built) == whole(expected)
     assert built.final == expected.final
+    compile_script(script)  # second sight: compiled and kept, then rendered from the compiled script
+    again = build_timeline(script, RESPONSE_ID, ITEM_ID, created_at)
+    assert whole(again) == whole(expected) and again.final_json == expected.final_json
     events = parse_frames(whole(built))
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert events[0]["response"]["created_at"] == int(created_at)
