@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,7 +91,26 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     if report is None:
         return
     _write_streaming(terminalreporter, report)
+    _write_paired(terminalreporter, report)
     _write_polling(terminalreporter, report)
+
+
+def _write_paired(terminalreporter: pytest.TerminalReporter, report: ThroughputReport) -> None:
+    if not report.paired:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("interleaved rounds: bgr / baseline (median [min-max] over neighbouring rounds)")
+    if not report.measured:
+        write("benchmarks disabled: one short smoke round per target, figures are indicative only")
+    write(f"{'pair':<52}{'by events/s':>22}{'by events per server-cpu-s':>30}")
+    for ratio in report.paired:
+        write(f"{ratio.first + ' / ' + ratio.second:<52}{_spread(ratio.wall):>22}{_spread(ratio.server_cpu):>30}")
+
+
+def _spread(ratios: list[float]) -> str:
+    if not ratios:
+        return "n/a"
+    return f"{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
 
 
 def _write_streaming(terminalreporter: pytest.TerminalReporter, report: ThroughputReport) -> None:

@@ -96,6 +96,12 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
     *(("bgr distinct prompts", name) for name in MINIMAL_MODES),
 )
 """(bgr target, baseline): each printed as a ratio of events per second, both measured in the same run."""
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("bgr chat", "bgr"),
+    ("bgr distinct prompts", "bgr"),
+    *((f"bgr{path}", f"{peer}{path}") for path in ("", " chat", " distinct prompts") for peer in PEERS),
+)
+"""The ratios the goals are about, measured again with interleaved rounds (benchmarks/test_paired_throughput.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,12 +262,36 @@ class TargetResult:
 
 
 @dataclass(slots=True)
+class PairedRatio:
+    """Two targets measured in alternating rounds: the ratio of each round of the first to its neighbour."""
+
+    first: str
+    second: str
+    first_rounds: list[RoundSample]
+    second_rounds: list[RoundSample]
+
+    @property
+    def wall(self) -> list[float]:
+        return [a.rate / b.rate for a, b in zip(self.first_rounds, self.second_rounds, strict=True)]
+
+    @property
+    def server_cpu(self) -> list[float]:
+        """Ratios of events per second of server CPU; rounds too short to register (10 ms ticks) are left out."""
+        return [
+            (a.events / a.server_cpu_seconds) / (b.events / b.server_cpu_seconds)
+            for a, b in zip(self.first_rounds, self.second_rounds, strict=True)
+            if min(a.server_cpu_seconds, b.server_cpu_seconds) >= 0.05
+        ]
+
+
+@dataclass(slots=True)
 class ThroughputReport:
     measured: bool
     """False under --benchmark-disable: one short smoke round per target, indicative only."""
     concurrency: int
     results: dict[str, TargetResult] = field(default_factory=dict)
     polls: dict[str, TargetResult] = field(default_factory=dict)
+    paired: list[PairedRatio] = field(default_factory=list)
     """Polling targets (benchmarks/test_polling_throughput.py): events are answered polls."""
 
 
