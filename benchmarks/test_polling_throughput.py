@@ -3,8 +3,9 @@
 bgr runs with background responses that finish the moment they are made, so every poll sees the final
 Response object; the baseline (benchmarks/minimal_poll_server.py) answers the same path with those
 very bytes, captured from bgr. One asyncio load client in this process keeps CONCURRENCY polls in
-flight on keep-alive connections. The summary reports bgr / baseline from the same run; nothing
-here asserts on timing.
+flight on keep-alive connections, in rounds that alternate between the two servers (A B B A ...), so
+that load from elsewhere on a shared machine falls on both alike. The summary reports bgr / baseline
+by the median over neighbouring rounds; nothing here asserts on timing.
 
 Measure:  .venv/bin/pytest benchmarks/test_polling_throughput.py --benchmark-enable
 """
@@ -26,6 +27,7 @@ from benchmarks.support import (
     BENCHMARKS,
     CONCURRENCY,
     PROMPT,
+    PairedRatio,
     RoundSample,
     ServerProcess,
     TargetResult,
@@ -38,7 +40,8 @@ from benchmarks.support import (
 
 POLL_TARGETS = ("bgr poll", "minimal poll")
 POLLS_PER_ROUND = 5000
-ROUNDS = 7
+ROUNDS = 8
+"""Rounds of each server, alternating."""
 WARMUP_POLLS = 1000
 SMOKE_POLLS = 300
 ROUND_TIMEOUT_SECONDS = 60.0
@@ -74,11 +77,8 @@ def polled_response(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Polled
         yield PolledResponse(server, response_id, body, path)
 
 
-@pytest.fixture(params=POLL_TARGETS, ids=lambda name: name.replace(" ", "-"))
-def poll_server(request: pytest.FixtureRequest, polled_response: PolledResponse) -> Iterator[ServerProcess]:
-    if request.param == "bgr poll":
-        yield polled_response.server
-        return
+@pytest.fixture
+def minimal_poll_server(polled_response: PolledResponse) -> Iterator[ServerProcess]:
     argv = [
         sys.executable,
         str(BENCHMARKS / "minimal_poll_server.py"),
@@ -87,7 +87,7 @@ def poll_server(request: pytest.FixtureRequest, polled_response: PolledResponse)
         "--body",
         str(polled_response.path),
     ]
-    with serve_subprocess(request.param, argv) as server:
+    with serve_subprocess("minimal poll", argv) as server:
         yield server
 
 
@@ -112,48 +112,60 @@ async def poll_many(session: aiohttp.ClientSession, url: str, polls: int, body: 
 @pytest.mark.benchmark(group="polling-throughput")
 def test_polling_throughput(
     benchmark: BenchmarkFixture,
-    poll_server: ServerProcess,
     polled_response: PolledResponse,
+    minimal_poll_server: ServerProcess,
     throughput_report: ThroughputReport,
 ) -> None:
     measured = not benchmark.disabled
     throughput_report.measured = measured
     polls = POLLS_PER_ROUND if measured else SMOKE_POLLS
-    url = f"{poll_server.base_url}/responses/{polled_response.response_id}"
-    result = TargetResult(streams_per_round=polls, events_per_round=polls)
-    pid = poll_server.process.pid
+    servers = (polled_response.server, minimal_poll_server)
+    results = [TargetResult(streams_per_round=polls, events_per_round=polls) for _ in servers]
 
     with asyncio.Runner() as runner:
-        session = runner.run(open_session())
-        try:
+        sessions = [runner.run(open_session()) for _ in servers]
 
-            def one_round() -> int:
-                server_cpu, client_cpu = process_cpu_seconds(pid), time.process_time()
-                started = time.perf_counter()
-                answered = runner.run(poll_many(session, url, polls, polled_response.body))
-                result.rounds.append(
-                    RoundSample(
-                        events=answered,
-                        wall_seconds=time.perf_counter() - started,
-                        server_cpu_seconds=process_cpu_seconds(pid) - server_cpu,
-                        client_cpu_seconds=time.process_time() - client_cpu,
-                    )
+        def one_round(side: int) -> None:
+            server = servers[side]
+            url = f"{server.base_url}/responses/{polled_response.response_id}"
+            pid = server.process.pid
+            server_cpu, client_cpu = process_cpu_seconds(pid), time.process_time()
+            started = time.perf_counter()
+            answered = runner.run(poll_many(sessions[side], url, polls, polled_response.body))
+            results[side].rounds.append(
+                RoundSample(
+                    events=answered,
+                    wall_seconds=time.perf_counter() - started,
+                    server_cpu_seconds=process_cpu_seconds(pid) - server_cpu,
+                    client_cpu_seconds=time.process_time() - client_cpu,
                 )
-                return answered
+            )
 
+        def play() -> None:
+            # Alternating rounds (A B B A ...), so that load from elsewhere on the machine falls on both alike.
+            for index in range(ROUNDS if measured else 1):
+                for side in (0, 1) if index % 2 == 0 else (1, 0):
+                    one_round(side)
+
+        try:
             if measured:
-                runner.run(poll_many(session, url, WARMUP_POLLS, polled_response.body))
-            answered = benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1)
+                for side, server in enumerate(servers):
+                    url = f"{server.base_url}/responses/{polled_response.response_id}"
+                    runner.run(poll_many(sessions[side], url, WARMUP_POLLS, polled_response.body))
+            benchmark.pedantic(play, rounds=1, iterations=1)
         finally:
-            runner.run(session.close())
+            for session in sessions:
+                runner.run(session.close())
 
-    assert answered == polls
-    throughput_report.polls[poll_server.name] = result
+    for name, result in zip(POLL_TARGETS, results, strict=True):
+        assert sum(sample.events for sample in result.rounds) == polls * len(result.rounds)
+        throughput_report.polls[name] = result
+    ratio = PairedRatio("bgr poll", "minimal poll", results[0].rounds, results[1].rounds)
+    throughput_report.paired.append(ratio)
     benchmark.extra_info.update(
-        target=poll_server.name,
-        polls_per_second=round(result.rate),
-        server_cpu_fraction=round(result.server_cpu, 3),
-        client_cpu_fraction=round(result.client_cpu, 3),
+        polls_per_second={name: round(result.rate) for name, result in zip(POLL_TARGETS, results, strict=True)},
+        wall_ratios=ratio.wall,
+        server_cpu_ratios=ratio.server_cpu,
         polls_per_round=polls,
         concurrency=CONCURRENCY,
     )
