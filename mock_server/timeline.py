@@ -9,6 +9,11 @@ What a response says does not depend on which response says it: only its ids and
 its timestamps do. So the events are compiled once per script (request, seed,
 spec) into bytes with slots for those four values, and each response is one bytes
 %-format of the compiled script. A thousand identical requests encode once.
+
+Nor does it depend on the prompt, but for the answer's words and the input token
+count. So each model, flag set and spec has a shape: its events encoded once with
+holes for the text and the deltas. A new prompt fills the holes with pre-encoded
+pieces in one join; a prompt asked for again is compiled and kept.
 """
 
 from __future__ import annotations
