@@ -38,7 +38,7 @@ from benchmarks.support import (
 )
 from benchmarks.test_streaming_throughput import STREAMS_PER_ROUND_OF, request_bodies, stream_many
 
-PAIRED_ROUNDS = 8
+PAIRED_ROUNDS = 16
 """Rounds of each target, in the order A B B A A B B A ..."""
 PAIRED_STREAMS = 1000
 SMOKE_STREAMS = 100
