@@ -10,7 +10,7 @@ detection delay is that poll's time minus T. Strategies, after the lesson in the
 - backoff with jitter: the same nominal delays, each scaled by a seeded uniform factor in [0.8, 1.2];
   averaged over several seeds.
 
-The backoff strategies are harness.backoff.Backoff, the one the harness's pollers use.
+The backoff strategies are harness.client.backoff.Backoff, the one the harness's pollers use.
 
 Regenerate the chart:  .venv/bin/python -m benchmarks.polling_strategies [path]
 (or run benchmarks/test_polling_strategies.py, which writes .benchmarks/polling-strategies.html).
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.backoff import Backoff
+from harness.client.backoff import Backoff
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_PATH = ROOT / ".benchmarks" / "polling-strategies.html"
@@ -83,7 +83,7 @@ def backoff_delays(
 ) -> Iterator[float]:
     """Demo 3 as the harness's own pollers run it: 1, 2, 4, 8, 16, 30, 30, ... with optional seeded jitter.
 
-    harness.backoff.Backoff, so the benchmark measures the strategy the harness uses: jitter scales each emitted
+    harness.client.backoff.Backoff, so the benchmark measures the strategy the harness uses: jitter scales each emitted
     delay by a factor in [1 - jitter, 1 + jitter] without feeding into the next one.
     """
     return Backoff(first_seconds, factor, cap_seconds, jitter, seed).delays()

@@ -4,6 +4,15 @@ from mock_server.clock import Clock
 from mock_server.config import ServerConfig, Timing
 from mock_server.errors import APIError
 from mock_server.journal import JournalEntry
-from mock_server.server import MockServer, ServerThread
+from mock_server.server import MockServer, ServerThread, serve_until_stopped
 
-__all__ = ["APIError", "Clock", "JournalEntry", "MockServer", "ServerConfig", "ServerThread", "Timing"]
+__all__ = [
+    "APIError",
+    "Clock",
+    "JournalEntry",
+    "MockServer",
+    "ServerConfig",
+    "ServerThread",
+    "Timing",
+    "serve_until_stopped",
+]

@@ -1,8 +1,9 @@
-"""Scenario time: the one clock every duration and timestamp of the mock goes through.
+"""Scenario time: the one clock every duration and timestamp of a run goes through.
 
 A time scale below 1 makes scenario seconds pass faster than real ones, so that
 queue times, token pacing and cursor ages shrink together (0.01: 100 scenario
-seconds take 1 real second).
+seconds take 1 real second). A conformance run makes one and hands it to the mock, the caller,
+the agent's environment and its pollers (it has the two methods of `harness.client.Clock`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class Clock:
     def real_seconds(self, scenario_seconds: float) -> float:
         """How long a span of scenario time lasts in real time."""
         return max(0.0, scenario_seconds * self.time_scale)
+
+    def scenario_seconds(self, real_seconds: float) -> float:
+        """How much scenario time a span of real time is."""
+        return real_seconds / self.time_scale
 
     async def sleep(self, scenario_seconds: float) -> None:
         await asyncio.sleep(self.real_seconds(scenario_seconds))

@@ -1,16 +1,26 @@
-"""Scenario files: server settings and fault rules as data, in YAML (or TOML), with errors that point at a line.
+"""Scenario files, the one format of bgr: what the backend does and, optionally, what a caller does.
 
-A scenario file has three optional top-level keys::
+One file is one case, in YAML (or TOML), with errors that point at a line::
 
-    description: Streams drop once, then resume.
+    version: 1
+    id: stream-cut-mid-delta            # these four are for `bgr run`; a file without a
+    suite: streaming                    # `script` is a scenario for the mock alone
+    description: A stream cut after 8 updates, resumed from the last token.
     server: {seed: 7, answer_tokens: 24, time_scale: 0.1, background: {queue_seconds: 2}}
     rules:
       - match: {input_contains: "[drop]"}
         times: 1
         faults: [{type: drop_after_events, events: 8}]
+    script:
+      - start: {stream: true, max_updates: 8}
+      - resume: {}
+    checks: [null-means-done, resume-exactly-once]
 
-Every error is a `ScenarioError` whose message is one line, `FILE:LINE: FIELD: message`, so
-editors and CI logs can jump to it. Only a file that cannot be read at all gets `FILE: message`.
+This module decodes all of it. The caller's part (`script`, `checks`, `token_budget_bytes`) means
+something only to a harness, so its decoder is handed in (`CallerDecoder`); without one it is kept
+as plain data. Every error is a `ScenarioError` whose message is one line,
+`FILE:LINE: FIELD: message`, so editors and CI logs can jump to it. Only a file that cannot be read
+at all gets `FILE: message`.
 """
 
 from __future__ import annotations
@@ -20,11 +30,11 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import yaml
 
@@ -33,7 +43,10 @@ from mock_server.faults import FaultSpecError
 from mock_server.rules import Rule, decode_rule
 
 __all__ = [
+    "CALLER_KEYS",
+    "FORMAT_VERSION",
     "SUFFIXES",
+    "CallerDecoder",
     "Scenario",
     "ScenarioError",
     "ServerSettings",
@@ -44,12 +57,20 @@ __all__ = [
 
 Syntax = Literal["yaml", "toml"]
 SUFFIXES: dict[str, Syntax] = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
+FORMAT_VERSION = 1
+"""The version this bgr reads and writes; a file of another version is refused, never half-read."""
 
-_TOP_KEYS = ("description", "server", "rules")
+CALLER_KEYS = ("script", "checks", "token_budget_bytes")
+"""The caller's part of a file: decoded by the harness's `CallerDecoder`."""
+_TOP_KEYS = ("version", "id", "suite", "description", "prompt", "server", "rules", *CALLER_KEYS)
 _SERVER_KEYS = ("seed", "answer_tokens", "time_scale", "background", "foreground")
 _TIMING_KEYS = ("queue_seconds", "first_token_seconds", "tokens_per_second")
 _TOP_LEVEL = "(top level)"
 _SYNTAX = "syntax"
+
+C = TypeVar("C")
+CallerDecoder = Callable[[Mapping[str, Any]], C]
+"""Decodes the caller's part from the whole file's mapping; raises `FaultSpecError(field, message)`."""
 
 
 class ScenarioError(ValueError):
@@ -105,12 +126,19 @@ class ServerSettings:
 
 
 @dataclass(slots=True)
-class Scenario:
+class Scenario(Generic[C]):
     path: str
     description: str | None = None
     server: ServerSettings = field(default_factory=ServerSettings)
     rules: list[Rule] = field(default_factory=list)
     """Fresh Rule objects: a RuleBook numbers them and counts their uses, so load again to start over."""
+    id: str | None = None
+    suite: str | None = None
+    prompt: str | None = None
+    caller: C | None = None
+    """The caller's part as the `CallerDecoder` made it (without one: the raw `CALLER_KEYS` mapping);
+    None when the file has none: a scenario for the mock alone."""
+    version: int = FORMAT_VERSION
 
     def apply(self, config: ServerConfig) -> ServerConfig:
         """`config` with this scenario's server settings on top."""
@@ -120,7 +148,7 @@ class Scenario:
 # ---- loading -----------------------------------------------------------------------------
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def load_scenario(path: str | os.PathLike[str], caller: CallerDecoder[C] | None = None) -> Scenario[C]:
     """Read a `.yaml`/`.yml` or `.toml` scenario file; any problem raises ScenarioError."""
     name = os.fspath(path)
     syntax = SUFFIXES.get(Path(name).suffix.lower())
@@ -131,10 +159,12 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise ScenarioError(name, None, "", f"cannot read: {reason}") from None
-    return parse_scenario(text, name, syntax)
+    return parse_scenario(text, name, syntax, caller)
 
 
-def parse_scenario(text: str, path: str = "<scenario>", syntax: Syntax = "yaml") -> Scenario:
+def parse_scenario(
+    text: str, path: str = "<scenario>", syntax: Syntax = "yaml", caller: CallerDecoder[C] | None = None
+) -> Scenario[C]:
     """A scenario from the text of a file; `path` only names it in errors."""
     locate: Callable[[str], int]
     if syntax == "toml":
@@ -145,29 +175,49 @@ def parse_scenario(text: str, path: str = "<scenario>", syntax: Syntax = "yaml")
         locate = partial(_yaml_line, root)
 
     try:
-        return _decode(data, path)
+        return _decode(data, path, caller)
     except FaultSpecError as error:
         raise ScenarioError(path, locate(error.field), error.field or _TOP_LEVEL, error.message) from None
 
 
-def _decode(data: Any, path: str) -> Scenario:
+def _decode(data: Any, path: str, caller: CallerDecoder[C] | None) -> Scenario[C]:
     if data is None:
-        return Scenario(path)  # an empty file: a scenario that changes nothing
+        raise FaultSpecError("version", f"the file is empty; a scenario starts with `version: {FORMAT_VERSION}`")
     if not isinstance(data, dict):
         raise FaultSpecError("", f"expected a table with keys {', '.join(_TOP_KEYS)}, got {_kind(data)}")
+    _decode_version(data)
     _no_unknown_keys(data, _TOP_KEYS, "")
-    description = data.get("description")
-    if description is not None and not isinstance(description, str):
-        raise FaultSpecError("description", f"expected a string, got {description!r}")
+    text_fields = {key: _text(data.get(key), key) for key in ("id", "suite", "description", "prompt")}
     rules = data.get("rules", [])
     if not isinstance(rules, list):
         raise FaultSpecError("rules", f"expected a list of rules, got {_kind(rules)}")
+    part: Any = None
+    if any(key in data for key in CALLER_KEYS):
+        part = caller(data) if caller else {key: data[key] for key in CALLER_KEYS if key in data}
     return Scenario(
         path,
-        description,
+        text_fields["description"],
         _decode_server(data.get("server", {}), "server"),
         [decode_rule(item, f"rules[{i}]") for i, item in enumerate(rules)],
+        id=text_fields["id"],
+        suite=text_fields["suite"],
+        prompt=text_fields["prompt"],
+        caller=part,
     )
+
+
+def _decode_version(data: dict[Any, Any]) -> None:
+    version = data.get("version")
+    if version is None:
+        raise FaultSpecError("version", f"required: this bgr reads `version: {FORMAT_VERSION}`")
+    if not _is_int(version) or version != FORMAT_VERSION:
+        raise FaultSpecError("version", f"unknown version {version!r}; this bgr reads version {FORMAT_VERSION}")
+
+
+def _text(value: Any, field_path: str) -> str | None:
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise FaultSpecError(field_path, f"expected a non-empty string, got {value!r}")
+    return value
 
 
 def _decode_server(data: Any, field_path: str) -> ServerSettings:

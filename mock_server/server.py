@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,6 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from mock_server.app import build_app
+from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.journal import JournalEntry
 from mock_server.rules import Rule
@@ -27,9 +30,11 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         rules: list[Rule] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock`: a run's one scaled clock, shared with its callers; None makes one at `config.time_scale`."""
         self.config = config or ServerConfig()
-        self.state = MockState.from_config(self.config)
+        self.state = MockState.from_config(self.config, clock)
         for rule in rules or []:
             self.state.rules.add(rule)
         self.host = host
@@ -82,8 +87,9 @@ class ServerThread:
         host: str = "127.0.0.1",
         port: int = 0,
         rules: list[Rule] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.server = MockServer(config, host, port, rules)
+        self.server = MockServer(config, host, port, rules, clock)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="bgr-mock", daemon=True)
 
@@ -129,3 +135,22 @@ class ServerThread:
 
     def journal(self, since: int = 0) -> list[JournalEntry]:
         return self.call(lambda: self.server.journal(since))
+
+
+GC_GEN0_THRESHOLD = 50_000
+
+
+async def serve_until_stopped(server: MockServer, announce: Callable[[str], object] = print) -> None:
+    """Serve until SIGINT or SIGTERM, as a process of its own (`bgr serve`) does."""
+    # A serving process owns its heap: the store holds many small long-lived objects, which the
+    # default GC thresholds rescan over and over; what exists before serving is frozen out of it.
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    announce(f"bgr mock serving {server.base_url} (admin: {server.url}/_bgr/health)")
+    await stop.wait()
+    await server.stop()

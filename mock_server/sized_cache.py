@@ -63,11 +63,14 @@ SEEN_KEPT = 1 << 16
 
 
 class _Cached(Generic[P, V]):
-    def __init__(self, function: Callable[P, V], cache: SizedLRU[V], second_sight: bool) -> None:
+    def __init__(
+        self, function: Callable[P, V], cache: SizedLRU[V], second_sight: bool | Callable[[Hashable], bool]
+    ) -> None:
         self.__wrapped__ = function
         self.__doc__ = function.__doc__
         self.cache = cache
         self._seen: set[int] | None = set() if second_sight else None
+        self._waits: Callable[[Hashable], bool] | None = second_sight if callable(second_sight) else None
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> V:
         key = args if len(args) != 1 or kwargs else args[0]
@@ -75,7 +78,7 @@ class _Cached(Generic[P, V]):
         if entry is not None:
             return entry[0]
         value = self.__wrapped__(*args, **kwargs)
-        if not self.first_sight(key):
+        if (self._waits is not None and not self._waits(key)) or not self.first_sight(key):
             self.cache.keep(key, value)
         return value
 
@@ -98,11 +101,13 @@ class _Cached(Generic[P, V]):
 
 
 def cached_by_size(
-    max_size: int, size_of: Callable[[V], int], *, second_sight: bool = False
+    max_size: int, size_of: Callable[[V], int], *, second_sight: bool | Callable[[Hashable], bool] = False
 ) -> Callable[[Callable[P, V]], _Cached[P, V]]:
     """Memoise a function of hashable positional arguments in a SizedLRU (the function's `.cache`).
 
-    With `second_sight`, a value is kept only the second time its key is asked for.
+    With `second_sight`, a value is kept only the second time its key is asked for; given as a
+    predicate, only for the keys it holds true of (those with a cheaper way to serve a first sight),
+    and the others are kept at once.
     """
 
     def decorate(function: Callable[P, V]) -> _Cached[P, V]:

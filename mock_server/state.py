@@ -25,7 +25,9 @@ class MockState:
     rules: RuleBook = field(default_factory=RuleBook)
 
     @classmethod
-    def from_config(cls, config: ServerConfig) -> MockState:
+    def from_config(cls, config: ServerConfig, clock: Clock | None = None) -> MockState:
+        if clock is not None and clock.time_scale != config.time_scale:
+            raise ValueError(f"the clock runs at time scale {clock.time_scale:g}, the config at {config.time_scale:g}")
         if config.store.startswith("sqlite:"):
             durable = SqliteResponseStore(config.store.removeprefix("sqlite:"))
             store: ResponseStore = durable
@@ -33,7 +35,11 @@ class MockState:
         else:
             store, ids = ResponseStore(), IdFactory(config.seed)
         return cls(
-            config=config, clock=Clock(config.time_scale), store=store, journal=Journal(config.journal_limit), ids=ids
+            config=config,
+            clock=clock or Clock(config.time_scale),
+            store=store,
+            journal=Journal(config.journal_limit),
+            ids=ids,
         )
 
     def remember_ids(self) -> None:

@@ -111,6 +111,10 @@ class StoredResponse:
     def status(self, now: float) -> str:
         if self.cancelled_at is not None:
             return "cancelled"
+        return self._scripted_status(now)
+
+    def _scripted_status(self, now: float) -> str:
+        """The status the timeline gives at `now`, whatever a caller did since (a cancel)."""
         if now < self.started_at:
             return "queued"
         if now < self.finished_at:
@@ -146,11 +150,21 @@ class StoredResponse:
     def ground_truth(self) -> dict[str, Any]:
         """The whole text and every event this response will ever emit (what a client should receive)."""
         timeline = self.timeline
-        log = timeline.log
+        log, final = timeline.log, timeline.final
         return {
             "id": self.id,
             "text": timeline.text,
             "final_status": self.status(float("inf")),
+            "status_at_creation": self._scripted_status(self.created_at),
+            "previous_response_id": self.params.previous_response_id,
+            "function_calls": [
+                {key: item[key] for key in ("call_id", "name", "arguments")}
+                for item in final["output"]
+                if item["type"] == "function_call"
+            ],
+            "tool_outputs": [
+                {"call_id": call_id, "output": output} for call_id, output in self.params.tool_loop.tool_outputs
+            ],
             "events": parse_frames(bytes(log.frames(0, len(log)))),
         }
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import orjson
 
-from harness.adapters.base import AgentReply, AgentUpdate
-from harness.adapters.openai_agent import OpenAIAgent
+from harness.conformance.adapters.base import AgentReply, AgentUpdate
+from harness.conformance.adapters.openai_agent import OpenAIAgent
 
 
 class NullTooEarly(OpenAIAgent):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.history import Call, History, ServerRecord, Update
+from harness.conformance.history import Call, History, ServerRecord, Update
 
 RID = "resp_main0001"
 """The main response: the first one a `POST /v1/responses` created."""
@@ -65,8 +65,8 @@ def opening(first_sequence: int = 0) -> list[UpdateSpec]:
     return [("", token(first_sequence + n), kind) for n, kind in enumerate(kinds)]
 
 
-def truth(text: str = TEXT, final_status: str = "completed") -> dict[str, Any]:
-    return {"text": text, "final_status": final_status, "events": []}
+def truth(text: str = TEXT, final_status: str = "completed", at_creation: str = "queued") -> dict[str, Any]:
+    return {"text": text, "final_status": final_status, "status_at_creation": at_creation, "events": []}
 
 
 @dataclass
@@ -75,7 +75,9 @@ class Builder:
 
     text: str = TEXT
     final_status: str = "completed"
-    expectations: dict[str, Any] = field(default_factory=dict)
+    token_budget_bytes: int | None = None
+    finished_at_creation: bool = False
+    """The backend finished the response before answering its create (the immediate case)."""
     scenario: str = "test-scenario"
     calls: list[Call] = field(default_factory=list)
     journal: list[dict[str, Any]] = field(default_factory=list)
@@ -140,9 +142,9 @@ class Builder:
             "POST", "/v1/responses", at=at, status=status, response_id=response_id if accepted else None, body=body
         )
         if accepted and response_id is not None:
-            self.truths[response_id] = truth(
-                self.text if text is None else text, self.final_status if final_status is None else final_status
-            )
+            ending = self.final_status if final_status is None else final_status
+            at_creation = ending if self.finished_at_creation else "queued"
+            self.truths[response_id] = truth(self.text if text is None else text, ending, at_creation)
         return self
 
     def poll(self, *, at: float, response_id: str = RID, status: int = 200) -> Builder:
@@ -183,6 +185,7 @@ class Builder:
         status: str | None = None,
         error: str | None = None,
         cut: bool = False,
+        asked: dict[str, Any] | None = None,
     ) -> Builder:
         """One call. A non-streaming call's `text` becomes its single reply update (none if it raised).
 
@@ -219,6 +222,7 @@ class Builder:
                 status=status,
                 error=error,
                 cut=cut,
+                asked=dict(asked or {}),
             )
         )
         return self
@@ -231,5 +235,5 @@ class Builder:
             time_scale=0.02,
             calls=tuple(self.calls),
             server=ServerRecord(tuple(self.journal), dict(self.truths)),
-            expectations=dict(self.expectations),
+            token_budget_bytes=self.token_budget_bytes,
         )

@@ -17,7 +17,10 @@ ADMIN_PREFIX = "/_bgr"
 
 async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return json_response({"status": "ok", "responses": len(state.store), "seed": state.config.seed})
+    config = state.config
+    return json_response(
+        {"status": "ok", "responses": len(state.store), "seed": config.seed, "time_scale": config.time_scale}
+    )
 
 
 async def journal(request: web.Request) -> web.Response:

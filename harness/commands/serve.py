@@ -1,0 +1,98 @@
+"""`bgr serve`: the mock backend on its own, until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import click
+
+from mock_server import MockServer, ServerConfig, Timing, serve_until_stopped
+from mock_server.scenario_file import ScenarioError, load_scenario
+
+DEFAULTS = ServerConfig()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every generated text and id.")
+@click.option(
+    "--answer-tokens",
+    default=DEFAULTS.answer_tokens,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Deltas per answer.",
+)
+@click.option(
+    "--queue-seconds",
+    default=DEFAULTS.background.queue_seconds,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Background: time queued.",
+)
+@click.option(
+    "--first-token-seconds",
+    default=DEFAULTS.background.first_token_seconds,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Background: in_progress to first delta.",
+)
+@click.option(
+    "--tokens-per-second",
+    default=DEFAULTS.background.tokens_per_second,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Background: delta pace (0: all at once).",
+)
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Real seconds per scenario second.",
+)
+@click.option("--store", default="memory", show_default=True, help="memory, or sqlite:PATH to survive restarts.")
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A scenario file (YAML or TOML): server settings and fault rules; its settings win over these options.",
+)
+@click.option(
+    "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1), help="Larger bodies get a 413."
+)
+def serve_command(
+    host: str,
+    port: int,
+    seed: int,
+    answer_tokens: int,
+    queue_seconds: float,
+    first_token_seconds: float,
+    tokens_per_second: float,
+    time_scale: float,
+    store: str,
+    scenario: str | None,
+    max_body_bytes: int,
+) -> None:
+    """Serve the mock OpenAI API under /v1 until interrupted."""
+    try:
+        config = ServerConfig(
+            seed=seed,
+            answer_tokens=answer_tokens,
+            background=Timing(queue_seconds, first_token_seconds, tokens_per_second),
+            time_scale=time_scale,
+            max_body_bytes=max_body_bytes,
+            store=store,
+        )
+        rules = []
+        if scenario:
+            loaded = load_scenario(scenario)
+            config, rules = loaded.apply(config), loaded.rules
+    except (ValueError, ScenarioError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        asyncio.run(serve_until_stopped(MockServer(config, host, port, rules), click.echo))
+    except sqlite3.Error as error:
+        raise click.ClickException(f"cannot use the store {store}: {error}") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None

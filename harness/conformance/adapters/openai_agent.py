@@ -1,0 +1,185 @@
+"""The reference agent: the `openai` SDK's Responses API used as the contract says, the yardstick.
+
+Its token is JSON `{"response_id": ..., "sequence_number": N}` (the sequence number only when
+streaming); it resumes with `starting_after`, polls with backoff 1, 2, 4, ... 30 s under a
+bound, and reports failed, incomplete and cancelled endings as errors with their status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from openai import APIConnectionError, APIError, APIStatusError, AsyncOpenAI
+
+from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
+
+TERMINAL = {"completed", "failed", "incomplete", "cancelled"}
+TERMINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete"}
+
+
+class OpenAIAgent:
+    name = "openai"
+
+    def __init__(self) -> None:
+        self._client: AsyncOpenAI | None = None
+        self._environment: AgentEnvironment | None = None
+
+    async def start(self, environment: AgentEnvironment) -> None:
+        self._environment = environment
+        self._client = AsyncOpenAI(base_url=environment.base_url, api_key=environment.api_key, max_retries=2)
+
+    async def restart(self) -> None:
+        assert self._environment is not None
+        await self.close()
+        await self.start(self._environment)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        assert self._client is not None, "start() first"
+        return self._client
+
+    def _now(self) -> float:
+        assert self._environment is not None
+        return self._environment.clock.now()
+
+    @property
+    def model(self) -> str:
+        assert self._environment is not None
+        return self._environment.model
+
+    async def run(
+        self, prompt: str | None, token: str | None, *, stream: bool, max_updates: int | None = None
+    ) -> AgentReply:
+        state: dict[str, Any] | None = None
+        if token is not None:
+            state = _decode_token(token)
+            if state is None:
+                return AgentReply((), token, error=f"not a token of this agent: {token[:60]!r}")
+        try:
+            if stream:
+                return await self._stream(prompt, state, max_updates)
+            if state is None:
+                response = await self.client.responses.create(model=self.model, input=prompt or "", background=True)
+            else:
+                response = await self.client.responses.retrieve(state["response_id"])
+            return _reply(response, self._now())
+        except APIStatusError as error:
+            return AgentReply((), token, error=one_line(str(error)), retry_after=_retry_after(error))
+        except APIError as error:
+            return AgentReply((), token, error=one_line(str(error)))
+
+    async def poll_until_done(self, token: str, *, max_polls: int, deadline_seconds: float | None) -> AgentReply:
+        """The lesson's Demo 3 with a bound, through bgr's reference Poller (1, 2, 4, ... 30 s, Retry-After)."""
+        from harness.client.poller import Poller, PollTimeout
+
+        assert self._environment is not None
+        poller = Poller(self, max_polls=max_polls, deadline_seconds=deadline_seconds, clock=self._environment.clock)
+        try:
+            return (await poller.poll(token)).as_reply()
+        except PollTimeout as timeout:
+            return timeout.as_reply()
+
+    async def _stream(self, prompt: str | None, state: dict[str, Any] | None, max_updates: int | None) -> AgentReply:
+        if state is None:
+            events = await self.client.responses.create(
+                model=self.model, input=prompt or "", background=True, stream=True
+            )
+            response_id = None
+        else:
+            response_id = state["response_id"]
+            cursor = state.get("sequence_number")
+            if cursor is None:
+                events = await self.client.responses.retrieve(response_id, stream=True)
+            else:
+                events = await self.client.responses.retrieve(response_id, stream=True, starting_after=cursor)
+        updates: list[AgentUpdate] = []
+        token = _encode_token(response_id, state.get("sequence_number") if state else None)
+        status = error = None
+        try:
+            async for event in events:
+                if event.type == "response.created":
+                    response_id = event.response.id
+                if event.type in TERMINAL_EVENTS:
+                    status = event.response.status
+                    error = _ending_error(event.response)
+                    token = None
+                else:
+                    token = _encode_token(response_id, event.sequence_number)
+                text = event.delta if event.type == "response.output_text.delta" else ""
+                updates.append(AgentUpdate(text, token, event.type, self._now()))
+                if max_updates is not None and len(updates) >= max_updates and token is not None:
+                    return AgentReply(tuple(updates), token, cut=True)
+        except APIConnectionError as dropped:
+            return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
+        finally:
+            await events.close()
+        if token is not None and response_id is not None:
+            # The stream ended without a terminal event: a cancel. Ask what became of it.
+            final = await self.client.responses.retrieve(response_id)
+            if final.status in TERMINAL:
+                return AgentReply(tuple(updates), None, final.status, _ending_error(final))
+        return AgentReply(tuple(updates), token, status, error)
+
+
+def _reply(response: Any, received_at: float) -> AgentReply:
+    done = response.status in TERMINAL
+    text = response.output_text if response.status in ("completed", "incomplete") else ""
+    token = None if done else _encode_token(response.id, None)
+    update = AgentUpdate(text, token, response.status, received_at)
+    return AgentReply((update,), token, response.status, _ending_error(response))
+
+
+def _ending_error(response: Any) -> str | None:
+    if response.status == "failed":
+        detail = response.error.message if response.error else "no error given"
+        return f"response failed: {detail}"
+    if response.status == "incomplete":
+        reason = response.incomplete_details.reason if response.incomplete_details else "unknown"
+        return f"response incomplete: {reason}"
+    if response.status == "cancelled":
+        return "response cancelled"
+    return None
+
+
+def _encode_token(response_id: str | None, sequence_number: int | None) -> str | None:
+    if response_id is None:
+        return None
+    state: dict[str, Any] = {"response_id": response_id}
+    if sequence_number is not None:
+        state["sequence_number"] = sequence_number
+    return orjson.dumps(state).decode()
+
+
+def _decode_token(token: str) -> dict[str, Any] | None:
+    try:
+        state = orjson.loads(token)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(state, dict) or not str(state.get("response_id", "")).startswith("resp_"):
+        return None
+    if set(state) - {"response_id", "sequence_number"}:
+        return None
+    if not isinstance(state.get("sequence_number", 0), int):
+        return None
+    return state
+
+
+def _retry_after(error: APIStatusError) -> float | None:
+    """What a 429 asked for, once the SDK's own retries are spent: `retry-after-ms`, else `Retry-After`."""
+    if error.status_code != 429:
+        return None
+    headers = error.response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None
+    return None

@@ -1,0 +1,110 @@
+"""backoff: an agent's own poller waits 1 s, then doubles after each unsuccessful poll, capped at 30 s,
+and never polls sooner than a 429's Retry-After.
+
+Judged from the server journal's request times, so it holds for a poller in any language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.conformance.checks.base import NotApplicable, Verdict, check
+from harness.conformance.checks.evidence import polls_of
+from harness.conformance.delivery import main_response_id
+from harness.conformance.history import SELF_POLL_MARK, History
+from harness.conformance.results import Level
+
+FIRST_WAIT_SECONDS = 1.0
+CAP_SECONDS = 30.0
+TOLERANCE_SECONDS = 0.1
+"""Absolute slack per gap, in scenario seconds."""
+TOLERANCE_REAL_SECONDS = 0.01
+"""Slack for scheduling and the client's own latency, in real seconds: 0.5 scenario s at a time scale of 0.02."""
+TOLERANCE_FRACTION = 0.25
+"""Relative slack per gap, so that seeded jitter of up to 20% passes."""
+
+
+def expected_gaps(count: int) -> list[float]:
+    gaps, delay = [], FIRST_WAIT_SECONDS
+    for _ in range(count):
+        gaps.append(delay)
+        delay = min(delay * 2, CAP_SECONDS)
+    return gaps
+
+
+def within(measured: float, expected: float, time_scale: float = 1.0) -> bool:
+    slack = TOLERANCE_SECONDS + TOLERANCE_REAL_SECONDS / time_scale + TOLERANCE_FRACTION * expected
+    return abs(measured - expected) <= slack
+
+
+def diagnose(gaps: list[float]) -> str:
+    """A name for the pattern the gaps follow, for the report."""
+    if not gaps:
+        return "no polls"
+    if len(gaps) >= 3 and all(within(gap, gaps[0]) for gap in gaps):
+        return f"a fixed interval of about {gaps[0]:.1f} s"
+    if not within(gaps[0], FIRST_WAIT_SECONDS):
+        return f"a first wait of {gaps[0]:.1f} s instead of {FIRST_WAIT_SECONDS:g} s"
+    if max(gaps) > CAP_SECONDS * (1 + TOLERANCE_FRACTION) + TOLERANCE_SECONDS:
+        return f"no cap at {CAP_SECONDS:g} s (waits grew to {max(gaps):.0f} s)"
+    plateau = [gap for gap in gaps if within(gap, max(gaps))]
+    if len(plateau) >= 2 and not within(max(gaps), CAP_SECONDS):
+        return f"a cap of about {max(gaps):.0f} s instead of {CAP_SECONDS:g} s"
+    return "doubling from 1 s capped at 30 s"
+
+
+@check(
+    "backoff",
+    Level.SHOULD,
+    "A poller waits 1 s before its first poll and doubles after each unsuccessful poll, capped at 30 s; "
+    "it never polls sooner than a 429's Retry-After.",
+    needs=("self-poll",),
+)
+def backoff(history: History) -> Verdict:
+    if not history.calls_of("self-poll"):
+        raise NotApplicable("the harness, not the agent, chose when to poll")
+    response_id = main_response_id(history)
+    if response_id is None:
+        raise NotApplicable("no response was created")
+    create = next(e for e in history.server.journal if e.get("response_id") == response_id)
+    polls = polls_of(history, response_id)
+    if not polls:
+        return Verdict(None, "polls of the response", "the agent never polled")
+    off: list[str] = []
+    backoff_gaps: list[float] = []
+    expected: list[float] = []
+    # The poller's first wait starts when it was asked to poll (the harness's mark), not when the create was
+    # answered: the agent's own work in between (parsing the answer, say) is no part of its backoff.
+    marks = [e for e in history.server.journal if e["method"] == "MARK" and e["path"] == SELF_POLL_MARK]
+    previous: dict[str, Any] = marks[0] if marks and marks[0]["received_at"] >= create["received_at"] else create
+    delays = iter(expected_gaps(len(polls)))
+    scale = history.time_scale
+    for number, poll in enumerate(polls, 1):
+        # A poller sleeps once it has the previous answer: measure from when the server gave it.
+        gap = poll["received_at"] - (previous.get("answered_at") or previous["received_at"])
+        asked = previous.get("retry_after_seconds") if previous.get("status") == 429 else None
+        if asked is not None:
+            # After a 429 the wait is the backend's to set; backoff resumes with the next poll.
+            if gap < asked - TOLERANCE_SECONDS:
+                off.append(f"poll {number} came {gap:.2f} s after a 429 that asked for {asked:g} s")
+        else:
+            want = next(delays)
+            expected.append(want)
+            backoff_gaps.append(gap)
+            if not within(gap, want, scale):
+                off.append(f"gap {len(backoff_gaps)}: expected {want:g} s, measured {gap:.2f} s")
+        previous = poll
+    pattern = diagnose(backoff_gaps)
+    return Verdict(
+        passed=not off,
+        expected="gaps "
+        + ", ".join(f"{gap:g}" for gap in expected)
+        + f" s (±{TOLERANCE_SECONDS} s ±{TOLERANCE_FRACTION:.0%}), Retry-After honoured",
+        measured="gaps " + ", ".join(f"{gap:.2f}" for gap in backoff_gaps) + f" s: {pattern}",
+        details="; ".join(off),
+        evidence=tuple(
+            f"{e['method']} {e['path']} at +{e['received_at'] - create['received_at']:.2f} s -> {e.get('status')}"
+            + (f" (Retry-After {e['retry_after_seconds']:g} s)" if e.get("retry_after_seconds") else "")
+            for e in [create, *marks[:1], *polls]
+        ),
+    )

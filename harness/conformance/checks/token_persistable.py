@@ -1,0 +1,42 @@
+"""token-persistable: a serialized token survives a restart of the caller, and resuming from it works."""
+
+from __future__ import annotations
+
+from harness.conformance.checks.base import NotApplicable, Verdict, check
+from harness.conformance.checks.evidence import TERMINAL_FAILURES, describe, truth
+from harness.conformance.delivery import delivery_map
+from harness.conformance.history import History
+from harness.conformance.results import Level
+
+
+@check(
+    "token-persistable",
+    Level.MUST,
+    "A token survives serialization and a restart of the caller's process: resuming from the stored copy works.",
+    needs=("restart",),
+)
+def token_persistable(history: History) -> Verdict:
+    after_restart = [call for call in history.calls if call.agent_instance > 0 and call.token_in is not None]
+    if not after_restart:
+        raise NotApplicable("no call continued from a token after a restart")
+    expected_truth = truth(history)
+    ending = expected_truth["final_status"]
+    # An error that honestly reports a failed ending means the token worked; any other error means it did not.
+    problems = [
+        f"call {call.index} after the restart failed: {call.error}"
+        for call in after_restart
+        if call.error and not (ending in TERMINAL_FAILURES and call.token_out is None)
+    ]
+    final = history.final_call
+    if final is None or final.token_out is not None:
+        problems.append("the operation never finished after the restart")
+    elif expected_truth["final_status"] == "completed":
+        delivered = delivery_map(history).delivered() if any(c.stream for c in history.calls) else final.text
+        if delivered != expected_truth["text"]:
+            problems.append(f"{len(delivered)} of {len(expected_truth['text'])} chars reached the caller")
+    return Verdict(
+        passed=not problems,
+        expected="the restarted agent continues from the stored token to the complete answer",
+        measured="; ".join(problems) or "continued after the restart to the complete answer",
+        evidence=tuple(describe(call) for call in after_restart),
+    )

@@ -1,0 +1,138 @@
+"""What one scenario run recorded: plain, frozen, versioned data, judged only afterwards.
+
+The caller's side (every call to the agent, every update, token and time) comes from the
+harness; the server's side (the journal and the ground truth of each response) from the
+mock. Checks read nothing else, so a history saved as JSON can be judged again later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+HISTORY_VERSION = 2
+"""2: what the caller asked of each call (`Call.asked`), the step the agent could not do (`History.stopped`)
+and the declared token budget replace the scenario's `expectations`."""
+SELF_POLL_MARK = "self-poll asked"
+"""Journal mark (method MARK) made right before an agent is asked to poll on its own: its first wait starts there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One streaming update, or the single reply of a non-streaming call."""
+
+    at: float
+    """Scenario seconds since the scenario started."""
+    text: str
+    """Text this update adds to the answer."""
+    token: str | None
+    """The continuation token it carries, serialized (opaque to the harness)."""
+    kind: str = ""
+    """The adapter's label for it (an event type, say), for pictures only."""
+
+    @property
+    def token_bytes(self) -> int:
+        return len(self.token.encode()) if self.token is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call to the agent: a first run, a poll, a resume."""
+
+    index: int
+    step: str
+    """The script step that made it: start, poll, resume, ..."""
+    stream: bool
+    sent_prompt: bool
+    token_in: str | None
+    started_at: float
+    ended_at: float
+    agent_instance: int
+    """Which agent instance made it; a restart starts a new one."""
+    updates: tuple[Update, ...] = ()
+    token_out: str | None = None
+    """The token the call left the caller with (the last update's, or the reply's)."""
+    status: str | None = None
+    """A status the agent reported (completed, failed, incomplete, cancelled), if it reports one."""
+    error: str | None = None
+    """The error the agent raised, if any (one line)."""
+    cut: bool = False
+    """The harness stopped reading this stream on purpose, as a dropped connection would."""
+    asked: dict[str, Any] = field(default_factory=dict)
+    """What the caller asked of the agent beyond the prompt and token: `max_updates` of a stream,
+    `max_polls` and `deadline_seconds` of a self-poll."""
+
+    @property
+    def text(self) -> str:
+        return "".join(update.text for update in self.updates)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRecord:
+    journal: tuple[dict[str, Any], ...] = ()
+    """Journal entries (as the mock's admin API gives them) for this scenario only."""
+    truths: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Ground truth of each response created in this scenario: text, final_status, events."""
+
+    def created_response_ids(self) -> list[str]:
+        return [
+            entry["response_id"]
+            for entry in self.journal
+            if entry["method"] == "POST" and entry["path"] == "/v1/responses" and entry.get("response_id")
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """The script stopped here: the agent cannot do this step (no poller of its own, no restart)."""
+
+    step_index: int
+    step: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    scenario: str
+    agent: str
+    seed: int
+    time_scale: float
+    """Real seconds per scenario second: every time in the history is in scenario seconds."""
+    calls: tuple[Call, ...]
+    server: ServerRecord
+    stopped: Stopped | None = None
+    """Set when the script stopped early because the agent cannot do a step; checks that need the step skip."""
+    token_budget_bytes: int | None = None
+    """The token size the scenario declared (`token-size`); None: the check's default."""
+    version: int = HISTORY_VERSION
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        if data.get("version") != HISTORY_VERSION:
+            raise ValueError(f"history version {data.get('version')!r} is not {HISTORY_VERSION}")
+        calls = tuple(
+            Call(**{**call, "updates": tuple(Update(**update) for update in call["updates"])}) for call in data["calls"]
+        )
+        server = ServerRecord(tuple(data["server"]["journal"]), dict(data["server"]["truths"]))
+        stopped = data.get("stopped")
+        return cls(
+            scenario=data["scenario"],
+            agent=data["agent"],
+            seed=data["seed"],
+            time_scale=data["time_scale"],
+            calls=calls,
+            server=server,
+            stopped=Stopped(**stopped) if stopped is not None else None,
+            token_budget_bytes=data.get("token_budget_bytes"),
+        )
+
+    def calls_of(self, step: str) -> tuple[Call, ...]:
+        return tuple(call for call in self.calls if call.step == step)
+
+    @property
+    def final_call(self) -> Call | None:
+        return self.calls[-1] if self.calls else None

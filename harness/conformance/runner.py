@@ -1,0 +1,193 @@
+"""Runs scenarios against an agent: one mock, one fresh agent per scenario, record first, judge after."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from harness.conformance.adapters import make_adapter
+from harness.conformance.adapters.base import AgentAdapter, AgentEnvironment, one_line
+from harness.conformance.caller import Caller
+from harness.conformance.checks import CHECKS
+from harness.conformance.history import History, ServerRecord
+from harness.conformance.mock_admin import MockAdmin
+from harness.conformance.results import CheckResult, RunResult, ScenarioResult, Status
+from harness.conformance.scenarios import (
+    DEFAULT_PROMPT,
+    SCENARIOS_DIR,
+    ConformanceScenario,
+    bound_rules,
+    script_of,
+)
+from harness.conformance.target import DEFAULT_TIME_SCALE, Target, open_target
+
+__all__ = [
+    "DEFAULT_TIME_SCALE",
+    "MODEL",
+    "AdapterFactory",
+    "Progress",
+    "RunSettings",
+    "judge",
+    "reproduce_command",
+    "run",
+    "run_scenario",
+    "scenario_result",
+]
+
+MODEL = "gpt-4o"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    agent: str
+    seed: int | None = None
+    """None: the default (0), or the external mock's."""
+    time_scale: float | None = None
+    """Real seconds per scenario second; None: the default (0.02), or the external mock's."""
+    base_url: str | None = None
+    """An already running bgr mock (its root or /v1 URL); None starts one."""
+    expected_failures: frozenset[str] = frozenset()
+    """`scenario:check` entries known to fail."""
+
+
+Progress = Callable[[ConformanceScenario, ScenarioResult | None], None]
+AdapterFactory = Callable[[], AgentAdapter]
+
+
+async def run(
+    settings: RunSettings,
+    scenarios: Sequence[ConformanceScenario],
+    progress: Progress | None = None,
+    adapter_factory: AdapterFactory | None = None,
+) -> RunResult:
+    """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line)."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    results = []
+    with open_target(settings.base_url, settings.seed, settings.time_scale) as target:
+        async with MockAdmin(target.url) as admin:
+            for scenario in scenarios:
+                if progress:
+                    progress(scenario, None)
+                result = await run_scenario(settings, target, scenario, admin, adapter_factory)
+                results.append(result)
+                if progress:
+                    progress(scenario, result)
+    results = [_mark_expected(result, settings.expected_failures) for result in results]
+    listed = {f"{r.scenario}:{c.id}" for r in results for c in r.checks}
+    failing = {f"{r.scenario}:{c.id}" for r in results for c in r.checks if c.status is Status.FAILURE}
+    stale = tuple(sorted(entry for entry in settings.expected_failures if entry in listed and entry not in failing))
+    return RunResult(settings.agent, target.seed, target.time_scale, started, tuple(results), stale)
+
+
+async def run_scenario(
+    settings: RunSettings,
+    target: Target,
+    scenario: ConformanceScenario,
+    admin: MockAdmin,
+    adapter_factory: AdapterFactory | None = None,
+) -> ScenarioResult:
+    began = time.monotonic()
+    script = script_of(scenario)
+    marker = f"[bgr:{scenario.id}:{_nonce(target.seed, str(scenario.id))}]"
+    position = await admin.journal_position()
+    rule_ids = [await admin.add_rule(rule) for rule in bound_rules(scenario, marker)]
+    adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
+    environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock)
+    caller = Caller(adapter, target.clock, mark=admin.mark)
+    error = None
+    try:
+        await adapter.start(environment)
+        await caller.play(replace(scenario, prompt=f"{scenario.prompt or DEFAULT_PROMPT} {marker}"))
+    except Exception as failure:
+        error = f"{type(failure).__name__}: {one_line(str(failure))}"
+    finally:
+        with contextlib.suppress(Exception):
+            await adapter.close()
+        for rule_id in rule_ids:
+            await admin.delete_rule(rule_id)
+    journal = tuple(await admin.journal_since(position))
+    truths = {}
+    for entry in journal:
+        response_id = entry.get("response_id")
+        if entry["method"] == "POST" and entry["path"] == "/v1/responses" and response_id:
+            truth = await admin.truth(response_id)
+            if truth is not None:
+                truths[response_id] = truth
+    history = History(
+        scenario=str(scenario.id),
+        agent=settings.agent,
+        seed=target.seed,
+        time_scale=target.time_scale,
+        calls=tuple(caller.calls),
+        server=ServerRecord(journal, truths),
+        stopped=caller.stopped,
+        token_budget_bytes=script.token_budget_bytes,
+    )
+    checks = tuple(judge(check_id, history) for check_id in script.checks) if error is None else ()
+    return scenario_result(
+        settings, target, scenario, time.monotonic() - began, checks=checks, history=history, error=error
+    )
+
+
+def scenario_result(
+    settings: RunSettings,
+    target: Target,
+    scenario: ConformanceScenario,
+    seconds: float,
+    *,
+    checks: tuple[CheckResult, ...] = (),
+    history: History | None = None,
+    error: str | None = None,
+) -> ScenarioResult:
+    """One scenario's result, whoever ran it (the runner, or the fuzzer for a scenario that hung)."""
+    return ScenarioResult(
+        scenario=str(scenario.id),
+        suite=str(scenario.suite),
+        description=scenario.description or "",
+        agent=settings.agent,
+        seed=target.seed,
+        reproduce=reproduce_command(settings, target, scenario),
+        duration_seconds=round(seconds, 3),
+        checks=checks,
+        history=history,
+        error=error,
+    )
+
+
+def judge(check_id: str, history: History) -> CheckResult:
+    """A check's verdict: from the history alone, so a saved history is judged the same again."""
+    return CHECKS[check_id](history)
+
+
+def reproduce_command(settings: RunSettings, target: Target, scenario: ConformanceScenario | str) -> str:
+    """The one command that replays a scenario (an id of the suites, or a file) against the same mock."""
+    if isinstance(scenario, str):
+        reference = scenario
+    else:
+        # A scenario from a file outside the suites is replayed by its file, not its id.
+        in_suites = scenario.path.startswith(str(SCENARIOS_DIR)) or not scenario.path
+        reference = str(scenario.id) if in_suites else scenario.path
+    parts = ["bgr", "run", "--agent", settings.agent, "--scenario", reference, "--seed", str(target.seed)]
+    parts += ["--time-scale", f"{target.time_scale:g}"]
+    if settings.base_url is not None:
+        parts += ["--base-url", settings.base_url]
+    return shlex.join(parts)
+
+
+def _mark_expected(result: ScenarioResult, expected: frozenset[str]) -> ScenarioResult:
+    checks = tuple(
+        replace(check, expected_failure=True)
+        if f"{result.scenario}:{check.id}" in expected and check.status is Status.FAILURE
+        else check
+        for check in result.checks
+    )
+    return replace(result, checks=checks)
+
+
+def _nonce(seed: int, scenario_id: str) -> str:
+    return hashlib.blake2b(f"{seed}:{scenario_id}".encode(), digest_size=4).hexdigest()

@@ -1,0 +1,89 @@
+"""The mock a run talks to, and the run's one clock: started here, or an external bgr mock adopted.
+
+Both `bgr run` and `bgr fuzz` get their mock from `open_target`, the only place that starts one.
+An external mock (`--base-url`) keeps its own seed and time scale; a run adopts them, since gaps
+measured on another scale would be blamed on the agent, or stops when the user asked for others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server import Clock, ServerConfig, ServerThread, Timing
+
+__all__ = ["DEFAULT_SEED", "DEFAULT_TIME_SCALE", "HARNESS_BACKGROUND", "Target", "TargetError", "open_target"]
+
+DEFAULT_SEED = 0
+DEFAULT_TIME_SCALE = 0.02
+"""Scenario seconds run 50x faster than real ones unless asked otherwise."""
+HARNESS_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
+HEALTH_TIMEOUT_SECONDS = 10.0
+
+
+class TargetError(ValueError):
+    """The mock cannot serve this run; the message is one line for a terminal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    """The mock's root (not /v1)."""
+    seed: int
+    clock: Clock
+    """The run's one clock, at the mock's time scale; handed to the caller, the agent and its pollers."""
+    external: bool
+
+    @property
+    def time_scale(self) -> float:
+        return self.clock.time_scale
+
+
+@contextlib.contextmanager
+def open_target(base_url: str | None, seed: int | None, time_scale: float | None) -> Iterator[Target]:
+    """A mock on its own thread (seed and time scale as asked, else the defaults), or the one at `base_url`.
+
+    `seed` or `time_scale` None: not asked for (the default, or what the external mock runs with).
+    """
+    if base_url is not None:
+        yield adopt(base_url, seed, time_scale)
+        return
+    clock = Clock(DEFAULT_TIME_SCALE if time_scale is None else time_scale)
+    config = ServerConfig(
+        seed=DEFAULT_SEED if seed is None else seed, time_scale=clock.time_scale, background=HARNESS_BACKGROUND
+    )
+    with ServerThread(config, clock=clock) as server:
+        yield Target(server.url, config.seed, clock, external=False)
+
+
+def adopt(base_url: str, seed: int | None, time_scale: float | None) -> Target:
+    url = base_url.rstrip("/").removesuffix("/v1")
+    health = _health(url)
+    theirs_seed, theirs_scale = health.get("seed"), health.get("time_scale")
+    if not isinstance(theirs_seed, int) or not isinstance(theirs_scale, int | float) or isinstance(theirs_seed, bool):
+        raise TargetError(f"{url} is not a bgr mock of this version: its health names no seed and time scale")
+    if seed is not None and seed != theirs_seed:
+        raise TargetError(f"the mock at {url} runs with seed {theirs_seed}, not {seed}: drop --seed or restart it")
+    if time_scale is not None and time_scale != theirs_scale:
+        raise TargetError(
+            f"the mock at {url} runs at time scale {theirs_scale:g}, not {time_scale:g}: "
+            "drop --time-scale or restart it with the same"
+        )
+    return Target(url, theirs_seed, Clock(float(theirs_scale)), external=True)
+
+
+def _health(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(f"{url}/_bgr/health", timeout=HEALTH_TIMEOUT_SECONDS) as reply:
+            data = json.loads(reply.read())
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise TargetError(f"cannot reach a bgr mock at {url}: {reason}") from None
+    if not isinstance(data, dict):
+        raise TargetError(f"{url}/_bgr/health did not answer with a JSON object")
+    return data

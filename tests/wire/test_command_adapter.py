@@ -1,0 +1,315 @@
+"""The cmd adapter: the example driver against the mock, and programs that break the protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from harness.conformance.adapters.base import AgentAdapter, AgentEnvironment, AgentError, AgentReply, Unsupported
+from harness.conformance.adapters.command import CommandAdapter, CommandError
+from mock_server import Clock, ServerThread
+from mock_server.rules import decode_rule
+from tests.paths import ROOT
+
+DRIVER = shlex.join([sys.executable, str(ROOT / "examples" / "python_driver.py")])
+MAX_POLLS = 300
+
+
+def environment(mock: ServerThread | None = None) -> AgentEnvironment:
+    base_url = mock.base_url if mock is not None else "http://127.0.0.1:9/v1"
+    return AgentEnvironment(base_url=base_url, api_key="test-key", model="gpt-4o", clock=Clock(1.0))
+
+
+def python_program(code: str) -> str:
+    """A shell command line running `code` with this interpreter."""
+    return shlex.join([sys.executable, "-c", code])
+
+
+def response_id(token: str) -> str:
+    # Only the test knows the driver's token format; the adapter never looks inside.
+    return str(json.loads(token)["response_id"])
+
+
+def text_of(*replies: AgentReply) -> str:
+    return "".join(update.text for reply in replies for update in reply.updates)
+
+
+@pytest.fixture
+async def driver(mock: ServerThread) -> AsyncIterator[CommandAdapter]:
+    adapter = CommandAdapter(DRIVER, timeout=30.0)
+    await adapter.start(environment(mock))
+    yield adapter
+    await adapter.close()
+
+
+async def poll_to_the_end(adapter: CommandAdapter, first: AgentReply) -> tuple[AgentReply, int]:
+    reply, polls = first, 0
+    while reply.token is not None:
+        assert polls < MAX_POLLS, "the response never finished"
+        await asyncio.sleep(0.02)
+        polls += 1
+        reply = await adapter.run(None, reply.token, stream=False)
+    return reply, polls
+
+
+def test_the_adapter_has_the_agent_interface() -> None:
+    adapter: AgentAdapter = CommandAdapter("true")
+    assert adapter.name == "cmd:true"
+
+
+async def test_hello_gets_the_driver_name(driver: CommandAdapter) -> None:
+    assert driver.program_name == "python-openai-responses"
+    assert driver.ready_message["protocol"] == 1
+
+
+async def test_background_run_polled_until_the_token_is_null(driver: CommandAdapter, mock: ServerThread) -> None:
+    first = await driver.run("Compare paradigms.", None, stream=False)
+    assert first.token is not None, "the mock queues background responses, so the first call is deferred"
+    assert first.status in ("queued", "in_progress")
+    assert first.updates[0].text == ""
+
+    final, polls = await poll_to_the_end(driver, first)
+
+    assert polls >= 1
+    assert final.token is None
+    assert final.status == "completed"
+    assert final.error is None
+    assert len(final.updates) == 1
+    assert final.updates[0].text == mock.ground_truth(response_id(first.token))["text"]
+    methods = [entry.method for entry in mock.journal()]
+    assert methods == ["POST"] + ["GET"] * polls, "polls carry only the token"
+
+
+async def test_stream_read_to_the_end(driver: CommandAdapter, mock: ServerThread) -> None:
+    reply = await driver.run("Write a poem.", None, stream=True)
+    assert not reply.cut
+    assert reply.token is None
+    assert reply.status == "completed"
+    assert reply.updates[-1].token is None
+    assert reply.updates[-1].kind == "response.completed"
+    first_token = next(update.token for update in reply.updates if update.token)
+    assert text_of(reply) == mock.ground_truth(response_id(first_token))["text"]
+    times = [update.received_at for update in reply.updates]
+    assert None not in times
+    assert times == sorted(times), "each update is stamped as its line arrives"
+
+
+async def resume_after_cut(adapter: CommandAdapter, mock: ServerThread, *, restart: bool) -> None:
+    cut = await adapter.run("Write a poem.", None, stream=True, max_updates=8)
+    assert cut.cut
+    assert len(cut.updates) == 8
+    assert cut.token is not None
+    assert cut.token == cut.updates[-1].token
+    assert text_of(cut), "eight events reach past the first text deltas"
+    old_pid = adapter.pid
+
+    if restart:
+        await adapter.restart()
+        assert adapter.pid != old_pid
+
+    rest = await adapter.run(None, cut.token, stream=True)
+    assert not rest.cut
+    assert rest.token is None
+    assert rest.status == "completed"
+    truth = mock.ground_truth(response_id(cut.token))
+    assert text_of(cut, rest) == truth["text"]
+    # Exactly once: the resumed events continue the sequence with no gap and no repeat.
+    sequence = [json.loads(u.token)["sequence_number"] for u in (*cut.updates, *rest.updates) if u.token]
+    assert sequence == list(range(len(sequence)))
+    assert len(cut.updates) + len(rest.updates) == len(truth["events"])
+
+
+async def test_stream_cut_then_resumed_with_the_last_token(driver: CommandAdapter, mock: ServerThread) -> None:
+    await resume_after_cut(driver, mock, restart=False)
+
+
+async def test_token_from_the_old_process_resumes_in_a_new_one(driver: CommandAdapter, mock: ServerThread) -> None:
+    await resume_after_cut(driver, mock, restart=True)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["poll", "stream"])
+async def test_failed_response_reported_with_status_and_error(
+    driver: CommandAdapter, mock: ServerThread, stream: bool
+) -> None:
+    rule = decode_rule({"match": {"input_contains": "[fail]"}, "faults": [{"type": "fail", "after_deltas": 2}]})
+    mock.call(lambda: mock.server.state.rules.add(rule))
+
+    first = await driver.run("[fail] Write a poem.", None, stream=stream)
+    final, _ = (first, 0) if stream else await poll_to_the_end(driver, first)
+
+    assert final.token is None
+    assert final.status == "failed"
+    assert final.error is not None
+    assert "server_error" in final.error
+    assert "\n" not in final.error
+    if stream:
+        assert final.updates[-1].kind == "response.failed"
+        assert sum(1 for u in final.updates if u.text) == 2
+
+
+async def test_prompt_together_with_a_token_is_an_error_reply(driver: CommandAdapter) -> None:
+    reply = await driver.run("again", '{"response_id": "resp_x"}', stream=False)
+    assert reply.error is not None
+    assert "together" in reply.error
+
+
+async def test_backend_error_comes_back_as_an_error_reply(driver: CommandAdapter) -> None:
+    reply = await driver.run(None, '{"response_id": "resp_unknown"}', stream=False)
+    assert reply.error is not None
+    assert "NotFound" in reply.error
+    assert reply.token == '{"response_id": "resp_unknown"}'
+
+
+# -- programs that break the protocol -------------------------------------------------------
+
+
+async def expect_failure(adapter: CommandAdapter, action: Callable[[], object], *needles: str) -> CommandError:
+    began = time.monotonic()
+    with pytest.raises(CommandError) as caught:
+        await action()  # type: ignore[misc]
+    assert time.monotonic() - began < 10, "a broken program must fail fast, not hang"
+    message = str(caught.value)
+    assert message.startswith(f"cmd:{adapter.command}: ")
+    for needle in needles:
+        assert needle in message
+    await adapter.close()
+    return caught.value
+
+
+async def test_program_that_exits_at_once() -> None:
+    adapter = CommandAdapter(python_program("import sys; sys.stderr.write('no config here\\n'); sys.exit(3)"))
+    error = await expect_failure(adapter, lambda: adapter.start(environment()), "exit code 3", "no config here")
+    assert error.returncode == 3
+
+
+async def test_command_that_does_not_exist() -> None:
+    adapter = CommandAdapter("/nonexistent/agent --flag")
+    await expect_failure(adapter, lambda: adapter.start(environment()), "exit code 127", "/nonexistent/agent")
+
+
+async def test_program_that_prints_garbage() -> None:
+    adapter = CommandAdapter(python_program("import sys; print('Hello, I am an agent!', flush=True); sys.stdin.read()"))
+    await expect_failure(adapter, lambda: adapter.start(environment()), "not JSON", "Hello, I am an agent!")
+
+
+async def test_program_that_never_answers() -> None:
+    adapter = CommandAdapter(
+        python_program("import sys; sys.stderr.write('thinking...\\n'); sys.stderr.flush(); sys.stdin.read()"),
+        timeout=0.5,
+    )
+    await expect_failure(adapter, lambda: adapter.start(environment()), "wrote nothing for 0.5 s", "thinking...")
+    assert adapter.pid is None
+
+
+async def test_program_that_sees_stdin_closed_but_stays_is_killed() -> None:
+    # Ignores EOF: close() must still end it, after stop_timeout.
+    code = (
+        "import sys, time, json\nprint(json.dumps({'type': 'ready', 'id': 1, 'protocol': 1, 'name': 'x'}), flush=True)"
+    )
+    adapter = CommandAdapter(python_program(code + "\nsys.stdin.read()\ntime.sleep(60)"), stop_timeout=0.3)
+    await adapter.start(environment())
+    process = adapter._process
+    assert process is not None
+    began = time.monotonic()
+    await adapter.close()
+    assert time.monotonic() - began < 5
+    assert process.returncode is not None
+
+
+FAKE_DRIVER = """
+import json, sys
+def send(**message):
+    print(json.dumps({"protocol": 1, **message}), flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    rid = request["id"]
+    if request["type"] == "hello":
+        send(type="ready", id=rid, name="fake")
+        continue
+    BEHAVIOUR
+"""
+
+
+def fake_driver(behaviour: str) -> CommandAdapter:
+    return CommandAdapter(python_program(FAKE_DRIVER.replace("BEHAVIOUR", behaviour)), timeout=5.0)
+
+
+async def test_program_that_dies_in_the_middle_of_a_run() -> None:
+    adapter = fake_driver("sys.stderr.write('Traceback: KeyError\\n'); sys.exit(1)")
+    await adapter.start(environment())
+    await expect_failure(
+        adapter,
+        lambda: adapter.run("hi", None, stream=False),
+        "closed its stdout while the harness waited for its answer to run #2",
+        "exit code 1",
+        "KeyError",
+    )
+    with pytest.raises(AgentError, match="not running"):
+        await adapter.run("hi", None, stream=False)
+
+
+async def test_wrong_protocol_version() -> None:
+    code = "import json; print(json.dumps({'type': 'ready', 'id': 1, 'protocol': 2, 'name': 'x'}), flush=True); input()"
+    adapter = CommandAdapter(python_program(code))
+    await expect_failure(adapter, lambda: adapter.start(environment()), "protocol 2")
+
+
+async def test_too_many_updates_for_a_cut() -> None:
+    adapter = fake_driver(
+        "for i in range(3): send(type='update', id=rid, text='x', token=str(i))\n"
+        "    send(type='result', id=rid, token='2', cut=True)"
+    )
+    await adapter.start(environment())
+    await expect_failure(adapter, lambda: adapter.run("hi", None, stream=True, max_updates=2), "more than max_updates")
+
+
+async def test_structured_token_is_refused() -> None:
+    adapter = fake_driver("send(type='result', id=rid, text='', token={'response_id': 'r'})")
+    await adapter.start(environment())
+    await expect_failure(adapter, lambda: adapter.run("hi", None, stream=False), "tokens are strings")
+
+
+async def test_reply_to_the_wrong_request() -> None:
+    adapter = fake_driver("send(type='result', id=rid + 1, text='', token=None)")
+    await adapter.start(environment())
+    await expect_failure(adapter, lambda: adapter.run("hi", None, stream=False), "sent id 3 in answer to run #2")
+
+
+async def test_fatal_line_is_an_agent_error() -> None:
+    adapter = fake_driver("send(type='fatal', id=rid, message='cannot reach the model')")
+    await adapter.start(environment())
+    await expect_failure(adapter, lambda: adapter.run("hi", None, stream=False), "cannot reach the model")
+
+
+async def test_unsupported_request_and_the_program_goes_on() -> None:
+    adapter = fake_driver(
+        "if request['stream']: send(type='unsupported', id=rid, message='no streaming here')\n"
+        "    else: send(type='result', id=rid, text='done', token=None, status='completed')"
+    )
+    await adapter.start(environment())
+    with pytest.raises(Unsupported, match="no streaming here"):
+        await adapter.run("hi", None, stream=True)
+    reply = await adapter.run("hi", None, stream=False)
+    assert reply.updates[0].text == "done"
+    assert reply.status == "completed"
+    await adapter.close()
+
+
+async def test_stderr_is_kept_apart_from_the_protocol() -> None:
+    adapter = fake_driver(
+        "sys.stderr.write('log line\\n' * 20000); sys.stderr.flush()\n"
+        "    send(type='update', id=rid, text='a', token='t1', kind='delta')\n"
+        "    send(type='result', id=rid, token='t1', cut=True)"
+    )
+    await adapter.start(environment())
+    reply = await adapter.run("hi", None, stream=True, max_updates=1)
+    assert reply.cut
+    assert reply.updates[0].text == "a"
+    await adapter.close()
+    assert adapter.stderr_tail[-1] == "log line"
