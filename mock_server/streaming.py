@@ -68,7 +68,8 @@ async def send_events(
     sent = start
     try:
         while True:
-            released = log.visible_count(now())
+            # A response's own count, not the log's: a cancel after this log was rendered ends it too.
+            released = log.visible_count(now()) if response is None else response.visible_events(now())
             if released > sent:
                 if filters:
                     for sequence_number in range(sent, released):
@@ -77,7 +78,7 @@ async def send_events(
                     await stream.write(log.frames(sent, released))
                     sender.events += released - sent
                 sent = released
-            if sent >= len(log) or (response is not None and response.deleted):
+            if sent >= len(log) or (response is not None and (response.deleted or response.cancelled_at is not None)):
                 break
             if clock.now() >= close_at:
                 raise _Dropped
