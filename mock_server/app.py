@@ -64,6 +64,8 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
         response = await _answer(request, handler, entry)
     entry.status = None if response is _NO_ANSWER else response.status
     entry.answered_at = state.clock.now()
+    if not request.path.startswith(admin.ADMIN_PREFIX):
+        state.journal.finish(entry)
     return response
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mock_server.redis_address import SCHEME as REDIS_SCHEME
+from mock_server.redis_address import parse_redis_address
+
 
 @dataclass(frozen=True, slots=True)
 class Timing:
@@ -38,7 +41,8 @@ class ServerConfig:
     time_scale: float = 1.0
     max_body_bytes: int = 1 << 20
     store: str = "memory"
-    """`memory`, or `sqlite:PATH` to keep responses across restarts."""
+    """`memory`, `sqlite:PATH` to keep responses across restarts, or `redis://HOST:PORT[/DB]` to share them
+    between processes."""
     journal_limit: int = 1_000_000
     """Oldest journal entries are dropped past this many (and counted as dropped)."""
 
@@ -47,5 +51,7 @@ class ServerConfig:
             raise ValueError("answer_tokens must be at least 1")
         if not self.time_scale > 0:
             raise ValueError("time_scale must be positive")
-        if self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):
-            raise ValueError(f"store must be 'memory' or 'sqlite:PATH', got {self.store!r}")
+        if self.store.startswith(REDIS_SCHEME):
+            parse_redis_address(self.store)
+        elif self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):
+            raise ValueError(f"store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT', got {self.store!r}")

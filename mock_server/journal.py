@@ -88,6 +88,9 @@ class Journal:
         skip = max(0, since - self.dropped)
         return [entry for i, entry in enumerate(self._entries) if i >= skip]
 
+    def finish(self, entry: JournalEntry) -> None:
+        """The request has been answered: `entry` is complete (a shared journal publishes it now)."""
+
     def clear(self) -> None:
         self._entries.clear()
 
