@@ -30,11 +30,14 @@ class RedisAddress:
 def parse_redis_address(url: str) -> RedisAddress:
     """`redis://HOST[:PORT][/DB]`; a ValueError that names what is wrong otherwise."""
     expected = "expected redis://HOST:PORT or redis://HOST:PORT/DB"
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        # Never echoed: what stands before the @ may be a password.
+        raise ValueError(f"store redis://…@{parts.netloc.rsplit('@', 1)[1]}: no user or password is understood")
     if not url.startswith(SCHEME):
         raise ValueError(f"store {url!r}: {expected}")
-    parts = urlsplit(url)
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"store {url!r}: no user, password, query or fragment is understood; {expected}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"store {url!r}: no query or fragment is understood; {expected}")
     if not parts.hostname:
         raise ValueError(f"store {url!r}: no host; {expected}")
     try:

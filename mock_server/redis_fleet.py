@@ -44,19 +44,19 @@ COMMAND_TIMEOUT_SECONDS = 5.0
 
 def connect(address: RedisAddress) -> redis.Redis:
     """A client that has answered a PING, or StoreUnavailable saying why not."""
-    client = redis.Redis(
-        host=address.host,
-        port=address.port,
-        db=address.db,
-        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        socket_timeout=COMMAND_TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 0),  # a down store is said at once, not after seconds of retries
-        single_connection_client=True,  # one event loop per worker: one connection, no pool
-    )
     try:
+        # Connects at once: a worker runs one event loop, so it needs one connection and no pool.
+        client = redis.Redis(
+            host=address.host,
+            port=address.port,
+            db=address.db,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=COMMAND_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),  # a down store is said at once, not after seconds of retries
+            single_connection_client=True,
+        )
         client.ping()
     except redis.RedisError as error:
-        client.close()
         raise StoreUnavailable(f"cannot reach the store {address.url}: {error}") from None
     return client
 
