@@ -26,7 +26,8 @@ import redis
 
 BGR = str(Path(sys.executable).parent / "bgr")
 START_TIMEOUT_SECONDS = 20.0
-_ANNOUNCE = re.compile(rb"(http://127\.0\.0\.1:\d+)/v1 .*pids ([\d ]+)\)")
+_URL = re.compile(rb"(http://127\.0\.0\.1:\d+)/v1 ")
+_PIDS = re.compile(rb"pids ([\d ]+)\)")
 
 
 def free_port() -> int:
@@ -124,8 +125,12 @@ def _read_announce(process: subprocess.Popen[bytes]) -> tuple[str, tuple[int, ..
         if not chunk:
             return None
         seen += chunk
-        if match := _ANNOUNCE.search(seen):
-            return match.group(1).decode(), tuple(int(pid) for pid in match.group(2).split())
+        if b"\n" in seen:
+            line = seen.split(b"\n", 1)[0]
+            url, pids = _URL.search(line), _PIDS.search(line)
+            if url is None:
+                return None
+            return url.group(1).decode(), tuple(int(pid) for pid in pids.group(1).split()) if pids else ()
     return None
 
 
