@@ -10,30 +10,42 @@ A worker killed with SIGKILL loses nothing acknowledged: all it acknowledged is 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 
 from mock_server.errors import APIError, response_not_found
 from mock_server.redis_address import RedisAddress
 from mock_server.sqlite_store import _decode_recipe, _encode_recipe
 from mock_server.store import ResponseStore, StoredResponse
 
+log = logging.getLogger("bgr.mock")
+
 KEY_PREFIX = b"bgr:response:"
 ALL_RESPONSES = b"bgr:responses"
+CHANGES = b"bgr:changes"
+"""A channel: the id of each response cancelled, polled (when paced by polls) or deleted."""
 
 # Scripts, so that a cancel or a poll of a response deleted meanwhile on another worker cannot bring back
-# a key with its state alone.
+# a key with its state alone. Each change is published, to wake streams of that response on other workers.
 _CANCEL = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSETNX', KEYS[1], 'cancelled_at', ARGV[1])
+redis.call('PUBLISH', KEYS[2], ARGV[2])
 return redis.call('HGET', KEYS[1], 'cancelled_at')
 """
 _POLL = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('PUBLISH', KEYS[2], ARGV[1])
 return redis.call('HINCRBY', KEYS[1], 'polls', 1)
 """
+FOLLOW_RETRY_SECONDS = 1.0
 
 
 @contextmanager
@@ -57,6 +69,41 @@ class RedisResponseStore(ResponseStore):
         self._address = address
         self._cancel = client.register_script(_CANCEL)
         self._poll = client.register_script(_POLL)
+        self._follower: asyncio.Task[None] | None = None
+
+    async def start_following(self) -> None:
+        """Wake this worker's streams when another worker changes their response (a poll, a cancel, a delete).
+
+        Returns once subscribed, so a worker that starts serving after it misses no change.
+        """
+        pubsub = await self._subscribe()
+        self._follower = asyncio.get_running_loop().create_task(self._follow(pubsub))
+
+    async def _subscribe(self) -> PubSub:
+        address = self._address
+        client = aioredis.Redis(host=address.host, port=address.port, db=address.db)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(CHANGES)
+        confirmed = await pubsub.parse_response(block=True, timeout=5.0)  # the subscription's confirmation
+        if not confirmed:
+            raise redis.ConnectionError(f"no confirmation of the subscription to {CHANGES.decode()}")
+        return pubsub
+
+    async def _follow(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    self._changed(message["data"].decode())
+            except redis.RedisError as error:
+                log.warning("not following changes, the store %s failed: %s", self._address.url, error)
+            await asyncio.sleep(FOLLOW_RETRY_SECONDS)
+            with contextlib.suppress(redis.RedisError):
+                pubsub = await self._subscribe()
+
+    def _changed(self, response_id: str) -> None:
+        if response_id in self._responses:
+            with contextlib.suppress(APIError):
+                self.get(response_id)  # catches up, and wakes its waiters
 
     def add(self, response: StoredResponse) -> None:
         fields: dict[str, bytes | int | str] = {"recipe": _encode_recipe(response.recipe), "polls": response.polls}
@@ -91,7 +138,7 @@ class RedisResponseStore(ResponseStore):
         if not response.spec.paced_by_polls:
             return
         with answered_as_unavailable(self._address):
-            polls = self._poll(keys=[_key(response.id)])
+            polls = self._poll(keys=[_key(response.id), CHANGES], args=[response.id])
         if polls is not None:
             self._catch_up(response, int(polls), None)
 
@@ -100,7 +147,7 @@ class RedisResponseStore(ResponseStore):
         if response.is_finished(now):
             return response
         with answered_as_unavailable(self._address):
-            cancelled_at = self._cancel(keys=[_key(response_id)], args=[repr(now)])
+            cancelled_at = self._cancel(keys=[_key(response_id), CHANGES], args=[repr(now), response_id])
         if cancelled_at is None:
             self._forget(response)
             raise response_not_found(response_id)
@@ -113,7 +160,8 @@ class RedisResponseStore(ResponseStore):
             pipeline = self._client.pipeline(transaction=True)
             pipeline.delete(_key(response_id))
             pipeline.srem(ALL_RESPONSES, response_id)
-            removed, _ = pipeline.execute()
+            pipeline.publish(CHANGES, response_id)
+            removed, _, _ = pipeline.execute()
         self._forget(response)
         if not removed:  # another worker deleted it first
             raise response_not_found(response_id)
@@ -137,6 +185,8 @@ class RedisResponseStore(ResponseStore):
         response.notify()
 
     def close(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
         self._client.close()
 
     def __len__(self) -> int:

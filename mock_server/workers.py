@@ -94,14 +94,22 @@ def _run_worker(config: ServerConfig, listener: socket.socket, rules: list[Rule]
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
-        server = MockServer(config, rules=rules, sock=listener)
-        asyncio.run(serve_until_stopped(server, lambda _line: os.write(ready, b"ready\n")))
+        asyncio.run(_serve(MockServer(config, rules=rules, sock=listener), ready))
     except BaseException as error:  # whatever it is, a worker must never return into the parent's code
         said = str(error) if isinstance(error, StoreUnavailable | OSError | ValueError) else repr(error)
         os.write(ready, b"error " + said.replace("\n", " ").encode()[:2000] + b"\n")
         code = 1
     finally:
         os._exit(code)
+
+
+async def _serve(server: MockServer, ready: int) -> None:
+    if server.config.store.startswith(REDIS_SCHEME):
+        from mock_server.redis_store import RedisResponseStore
+
+        assert isinstance(server.state.store, RedisResponseStore)
+        await server.state.store.start_following()
+    await serve_until_stopped(server, lambda _line: os.write(ready, b"ready\n"))
 
 
 def _await_ready(ready: int, workers: int) -> None:

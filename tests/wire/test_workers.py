@@ -231,3 +231,25 @@ def test_redis_down_while_serving_is_a_503_naming_the_store() -> None:
             error = reply.json()["error"]
             assert error["code"] == "store_unavailable" and own_redis.url in error["message"]
         assert fleet.process.poll() is None  # still serving, and says why it cannot answer
+
+
+def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: Fleet) -> None:
+    # Paced by polls: the stream's events are released only by polls, all of them made through the other worker.
+    with ExitStack() as stack:
+        streaming, pid = connect_to_worker(fleet, lambda pid: True, stack)
+        polling, _ = connect_to_worker(fleet, lambda other: other != pid, stack)
+        faults = '[{"type": "background", "queued_polls": 1, "in_progress_polls": 3}]'
+        made = polling.post(
+            "/v1/responses",
+            json={"model": "gpt-4o", "input": "Paced elsewhere.", "background": True},
+            headers={"X-Bgr-Faults": faults},
+        ).json()
+        with streaming.stream("GET", f"/v1/responses/{made['id']}", params={"stream": "true"}) as stream:
+            lines = stream.iter_lines()
+            statuses = []
+            for _ in range(6):
+                statuses.append(polling.get(f"/v1/responses/{made['id']}").json()["status"])
+            body = "\n".join(lines)
+        truth = polling.get(f"/_bgr/responses/{made['id']}/truth").json()
+        assert statuses[-1] == "completed"
+        assert body.count("event: ") == len(truth["events"]) and "event: response.completed" in body
