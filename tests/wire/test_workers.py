@@ -253,3 +253,15 @@ def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: Fleet) -> N
         truth = polling.get(f"/_bgr/responses/{made['id']}/truth").json()
         assert statuses[-1] == "completed"
         assert body.count("event: ") == len(truth["events"]) and "event: response.completed" in body
+
+
+def test_a_store_whose_clock_ran_at_another_time_scale_is_refused(fleet: Fleet, redis: RedisServer) -> None:
+    # The module's fleet claimed database 0 at time scale 1; a worker at 0.5 would release events on another schedule.
+    result = subprocess.run(
+        [BGR, "serve", "--port", "0", "--store", f"{redis.url}/0", "--time-scale", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "time scale 1, not 0.5" in result.stderr
