@@ -274,7 +274,7 @@ class RedisJournal(Journal):
 
 
 def _encode_entry(entry: JournalEntry) -> bytes:
-    return orjson.dumps(entry.as_dict())
+    return orjson.dumps(entry)  # the same as `as_dict()`, without copying it first: twice a request
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,15 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from mock_server.errors import APIError, response_not_found
 from mock_server.redis_address import RedisAddress
-from mock_server.sqlite_store import _decode_recipe, _encode_recipe
-from mock_server.store import ResponseStore, StoredResponse
+from mock_server.sqlite_store import _decode_recipe
+from mock_server.store import Recipe, ResponseStore, StoredResponse
 
 log = logging.getLogger("bgr.mock")
 
@@ -106,7 +107,7 @@ class RedisResponseStore(ResponseStore):
                 self.get(response_id)  # catches up, and wakes its waiters
 
     def add(self, response: StoredResponse) -> None:
-        fields: dict[str, bytes | int | str] = {"recipe": _encode_recipe(response.recipe), "polls": response.polls}
+        fields: dict[str, bytes | int | str] = {"recipe": encode_recipe(response.recipe), "polls": response.polls}
         if response.cancelled_at is not None:
             fields["cancelled_at"] = repr(response.cancelled_at)
         with answered_as_unavailable(self._address):
@@ -196,6 +197,23 @@ class RedisResponseStore(ResponseStore):
     def ids(self) -> list[str]:
         with answered_as_unavailable(self._address):
             return sorted(member.decode() for member in self._client.smembers(ALL_RESPONSES))
+
+
+def encode_recipe(recipe: Recipe) -> bytes:
+    """The SQLite store's recipe format (it decodes it), with orjson walking the dataclasses: about 15x faster
+    than `dataclasses.asdict` first, which matters on every create (tests/unit/test_redis_recipe.py)."""
+    script = recipe.script
+    return orjson.dumps(
+        {
+            "id": recipe.id,
+            "item_id": recipe.item_id,
+            "params": script.params,
+            "created_at": recipe.created_at,
+            "seed": script.seed,
+            "answer_length": script.answer_length,
+            "spec": script.spec,
+        }
+    )
 
 
 def _key(response_id: str) -> bytes:
