@@ -77,7 +77,8 @@ def serve_workers(
         bound_host, bound_port = listener.getsockname()[:2]
         url = f"http://{bound_host}:{bound_port}"
         pids = " ".join(map(str, children))
-        announce(f"bgr mock serving {url}/v1 (admin: {url}/_bgr/health; {workers} workers, pids {pids})")
+        counted = f"{workers} workers" if workers > 1 else "1 worker"
+        announce(f"bgr mock serving {url}/v1 (admin: {url}/_bgr/health; {counted}, pids {pids})")
         _supervise(children)
     except _Stop:
         pass
