@@ -80,8 +80,10 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
         entry.status = None if response is _NO_ANSWER else response.status
         entry.answered_at = state.clock.now()
     finally:
-        # Faults, notes and the body came after the entry was first counted (a client gone mid-stream too).
-        state.journal.settle(entry)
+        if not request.path.startswith(admin.ADMIN_PREFIX):
+            # Faults, notes and the body came after the entry was first counted (a client gone mid-stream
+            # too); a shared journal publishes the complete entry now.
+            state.journal.settle(entry)
     return response
 
 

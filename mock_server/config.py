@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mock_server.redis_address import SCHEME as REDIS_SCHEME
+from mock_server.redis_address import parse_redis_address
+
 ADMIN_TOKEN_ENV = "BGR_ADMIN_TOKEN"
 """Where `bgr serve` and the harness's admin client read the admin token from, when not given one."""
 
@@ -53,7 +56,8 @@ class ServerConfig:
     time_scale: float = 1.0
     max_body_bytes: int = 1 << 20
     store: str = "memory"
-    """`memory`, or `sqlite:PATH` to keep responses across restarts."""
+    """`memory`, `sqlite:PATH` to keep responses across restarts, or `redis://HOST:PORT[/DB]` to share them
+    between processes."""
     journal_limit: int = 1_000_000
     """Oldest journal entries are dropped past this many (and counted as dropped)."""
     journal_max_bytes: int = 64 << 20
@@ -78,8 +82,10 @@ class ServerConfig:
             raise ValueError("journal_limit and journal_max_bytes must be at least 1")
         if not (self.idle_timeout_seconds > 0 and self.read_timeout_seconds > 0):
             raise ValueError("idle_timeout_seconds and read_timeout_seconds must be positive")
-        if self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):
-            raise ValueError(f"store must be 'memory' or 'sqlite:PATH', got {self.store!r}")
+        if self.store.startswith(REDIS_SCHEME):
+            parse_redis_address(self.store)
+        elif self.store != "memory" and not (self.store.startswith("sqlite:") and len(self.store) > len("sqlite:")):
+            raise ValueError(f"store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT', got {self.store!r}")
 
 
 def _header_safe(token: str) -> bool:

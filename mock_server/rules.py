@@ -125,10 +125,14 @@ class RuleBook:
             if not rule.match.matches(facts):
                 continue
             faults = rule.applicable(facts)
-            if faults:
-                rule.applied += 1
+            if faults and self.claim(rule):
                 chosen.extend(faults)
         return chosen
+
+    def claim(self, rule: Rule) -> bool:
+        """Count one application of `rule`; False when its `times` are used up (a shared book counts in one place)."""
+        rule.applied += 1
+        return True
 
 
 def decode_rule(data: Any, field_path: str = "rule") -> Rule:

@@ -10,6 +10,7 @@ from mock_server.answer import IdFactory
 from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.journal import Journal
+from mock_server.redis_address import SCHEME as REDIS_SCHEME
 from mock_server.rules import RuleBook
 from mock_server.sqlite_store import SqliteResponseStore
 from mock_server.store import ResponseStore
@@ -28,6 +29,18 @@ class MockState:
     def from_config(cls, config: ServerConfig, clock: Clock | None = None) -> MockState:
         if clock is not None and clock.time_scale != config.time_scale:
             raise ValueError(f"the clock runs at time scale {clock.time_scale:g}, the config at {config.time_scale:g}")
+        if config.store.startswith(REDIS_SCHEME):
+            from mock_server.redis_fleet import connect_parts  # only here: redis is an optional extra
+
+            parts = connect_parts(config)
+            return cls(
+                config=config,
+                clock=clock or parts.clock,
+                store=parts.store,
+                journal=parts.journal,
+                ids=parts.ids,
+                rules=parts.rules,
+            )
         if config.store.startswith("sqlite:"):
             durable = SqliteResponseStore(config.store.removeprefix("sqlite:"))
             store: ResponseStore = durable

@@ -9,7 +9,10 @@ import click
 
 from mock_server import MockServer, ServerConfig, Timing, serve_until_stopped
 from mock_server.config import ADMIN_TOKEN_ENV
+from mock_server.redis_address import SCHEME as REDIS_SCHEME
+from mock_server.redis_address import StoreUnavailable
 from mock_server.scenario_file import ScenarioError, load_scenario
+from mock_server.workers import FleetError, serve_workers
 
 DEFAULTS = ServerConfig()
 
@@ -53,7 +56,19 @@ DEFAULTS = ServerConfig()
     type=click.FloatRange(0, min_open=True),
     help="Real seconds per scenario second.",
 )
-@click.option("--store", default="memory", show_default=True, help="memory, or sqlite:PATH to survive restarts.")
+@click.option(
+    "--store",
+    default="memory",
+    show_default=True,
+    help="memory, sqlite:PATH to survive restarts, or redis://HOST:PORT[/DB] to share responses between workers.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving the one port; more than one needs --store redis://.",
+)
 @click.option(
     "--scenario",
     type=click.Path(exists=True, dir_okay=False),
@@ -86,6 +101,7 @@ def serve_command(
     tokens_per_second: float,
     time_scale: float,
     store: str,
+    workers: int,
     scenario: str | None,
     max_body_bytes: int,
     journal_max_bytes: int,
@@ -110,7 +126,12 @@ def serve_command(
     except (ValueError, ScenarioError) as error:
         raise click.ClickException(str(error)) from None
     try:
-        asyncio.run(serve_until_stopped(MockServer(config, host, port, rules), click.echo))
+        if workers > 1 or store.startswith(REDIS_SCHEME):
+            serve_workers(config, host, port, workers, rules, click.echo)
+        else:
+            asyncio.run(serve_until_stopped(MockServer(config, host, port, rules), click.echo))
+    except (FleetError, StoreUnavailable) as error:
+        raise click.ClickException(str(error)) from None
     except sqlite3.Error as error:
         raise click.ClickException(f"cannot use the store {store}: {error}") from None
     except OSError as error:

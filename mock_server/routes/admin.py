@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aiohttp import web
 
 from mock_server.errors import APIError
@@ -20,7 +22,13 @@ async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
     config = state.config
     return json_response(
-        {"status": "ok", "responses": len(state.store), "seed": config.seed, "time_scale": config.time_scale}
+        {
+            "status": "ok",
+            "responses": len(state.store),
+            "seed": config.seed,
+            "time_scale": config.time_scale,
+            "pid": os.getpid(),  # which worker of a fleet answered
+        }
     )
 
 
