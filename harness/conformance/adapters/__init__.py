@@ -8,7 +8,7 @@ from harness.conformance.adapters.base import AgentAdapter
 
 
 def make_adapter(spec: str) -> AgentAdapter:
-    """`openai`, `agent-framework`, `pydantic-ai`, `litellm`, `openai-node`, `cmd:<command line>`, or
+    """`openai`, `agent-framework`, `pydantic-ai`, `litellm`, `litellm-proxy`, `openai-node`, `cmd:<command line>`, or
     `py:<module>:<factory>` (an adapter in Python)."""
     if spec == "openai":
         from harness.conformance.adapters.openai_agent import OpenAIAgent
@@ -26,6 +26,10 @@ def make_adapter(spec: str) -> AgentAdapter:
         from harness.conformance.adapters.litellm_agent import LiteLLMAgent
 
         return LiteLLMAgent()
+    if spec == "litellm-proxy":
+        from harness.conformance.adapters.litellm_proxy import LiteLLMProxyAgent
+
+        return LiteLLMProxyAgent()
     if spec == "openai-node":
         from harness.conformance.adapters.openai_node import openai_node_agent
 
@@ -42,6 +46,6 @@ def make_adapter(spec: str) -> AgentAdapter:
             raise ValueError(f"cannot load the adapter {spec!r}: {error}") from None
         return factory()  # type: ignore[no-any-return]
     raise ValueError(
-        f"unknown agent {spec!r}: use openai, agent-framework, pydantic-ai, litellm, openai-node, "
+        f"unknown agent {spec!r}: use openai, agent-framework, pydantic-ai, litellm, litellm-proxy, openai-node, "
         "cmd:<command> or py:<module>:<factory>"
     )
