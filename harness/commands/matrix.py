@@ -1,12 +1,14 @@
-"""`bgr matrix`: rebuild reports/matrix.md and reports/matrix.html from the published results.json files."""
+"""`bgr matrix`: reports/matrix.md and matrix.html, and each failing run's expected-failures.txt, from results.json."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
-from harness.conformance.reports.matrix import load_matrix
+from harness.conformance.reports.expected_failures import write_expected_failures
+from harness.conformance.reports.matrix import RESULTS_FILE, load_matrix
 from harness.conformance.reports.matrix_html import write_matrix_html
 from harness.conformance.reports.matrix_markdown import write_matrix_markdown
 
@@ -32,3 +34,7 @@ def matrix_command(reports: Path) -> None:
         raise click.ClickException(f"{reports}: no <folder>/results.json to build a matrix from")
     for path in (write_matrix_markdown(matrix, reports), write_matrix_html(matrix, reports)):
         click.echo(f"wrote {path}")
+    for row in matrix.rows:
+        if not row.passed:
+            result = json.loads((reports / row.directory / RESULTS_FILE).read_text(encoding="utf-8"))
+            click.echo(f"wrote {write_expected_failures(result, reports / row.directory)}")
