@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from harness.conformance.baseline import load_baseline
+from harness.conformance.reports.expected_failures import write_expected_failures
 from harness.conformance.reports.matrix import Cell, load_matrix, row_of
 from harness.conformance.reports.matrix_html import render_matrix_html
 from harness.conformance.reports.matrix_markdown import render_matrix_markdown
@@ -112,3 +114,19 @@ def test_the_published_matrix_is_what_bgr_matrix_renders_from_the_published_resu
     matrix = load_matrix(ROOT / "reports")
     assert (ROOT / "reports" / "matrix.md").read_text(encoding="utf-8") == render_matrix_markdown(matrix)
     assert (ROOT / "reports" / "matrix.html").read_text(encoding="utf-8") == render_matrix_html(matrix)
+
+
+def test_the_expected_failures_of_a_run_are_its_must_failures_as_baseline_lines(tmp_path: Path) -> None:
+    data = results(
+        "fw",
+        [
+            ("cut-mid-delta", [check("resume-exactly-once", "FAILURE"), check("null-means-done", "SUCCESS")]),
+            ("self-poll-backoff", [check("backoff", "WARNING", "SHOULD")]),
+            ("failed-ending", [check("terminal-honesty", "FAILURE")]),
+        ],
+    )
+    data["seed"] = 0
+    path = write_expected_failures(data, tmp_path)
+    entries = load_baseline(path, {"cut-mid-delta", "self-poll-backoff", "failed-ending"})
+    assert entries == {"cut-mid-delta:resume-exactly-once", "failed-ending:terminal-honesty"}
+    assert path.read_text().startswith("# bgr expected failures of fw (fw 1.0)")

@@ -13,11 +13,11 @@ CELL_SYMBOLS: dict[Cell, str] = {
     Cell.WARN: "⚠",
     Cell.UNKNOWN: "?",
     Cell.SKIPPED: "○",
-    Cell.NOT_RUN: "·",
+    Cell.NOT_RUN: "-",
 }
 LEGEND = (
     "✓ pass · ✗ fail (a MUST broken) · ⚠ warning (a SHOULD broken) · ? undecided · ○ skipped (the agent cannot) · "
-    "· not run (no published scenario checks it). A failing cell reads failing/judged scenarios and links to the "
+    "- not run (no published scenario checks it). A failing cell reads failing/judged scenarios and links to the "
     "first one's evidence in the framework's report."
 )
 REGENERATE = "bgr matrix  # reads reports/*/results.json; rerun after publishing a report"
