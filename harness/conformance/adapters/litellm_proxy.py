@@ -33,6 +33,7 @@ from harness.conformance.adapters.openai_agent import OpenAIAgent
 
 MASTER_KEY = "sk-bgr-loopback-only"
 """The proxy refuses to start without a master key; this one guards a loopback port for one run."""
+UPSTREAM_KEY_VARIABLE = "BGR_UPSTREAM_API_KEY"
 START_SECONDS = 120.0
 """Real seconds the proxy may take to answer its liveness probe (about 20 s on a busy 2-core machine)."""
 
@@ -53,16 +54,26 @@ class LiteLLMProxy:
             "model_list": [
                 {
                     "model_name": model,
-                    "litellm_params": {"model": f"openai/{model}", "api_base": upstream, "api_key": api_key},
+                    # Keys are read from the proxy's environment, so none is written to a file.
+                    "litellm_params": {
+                        "model": f"openai/{model}",
+                        "api_base": upstream,
+                        "api_key": f"os.environ/{UPSTREAM_KEY_VARIABLE}",
+                    },
                 }
             ],
-            "general_settings": {"master_key": MASTER_KEY},
         }
         config_path = self._directory / "config.yaml"
         config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
         self.port = _free_port()
         self.log_path = self._directory / "proxy.log"
-        environment = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "NO_DOCS": "True"}
+        environment = {
+            **os.environ,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "NO_DOCS": "True",
+            "LITELLM_MASTER_KEY": MASTER_KEY,
+            UPSTREAM_KEY_VARIABLE: api_key,
+        }
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 [executable, "--config", str(config_path), "--host", "127.0.0.1", "--port", str(self.port)],
