@@ -25,7 +25,7 @@ from harness.conformance.reports.matrix_markdown import write_matrix_markdown
 def matrix_command(reports: Path) -> None:
     """Write the compatibility matrix (frameworks down, contract rules across) beside the reports."""
     if not reports.is_dir():
-        raise click.UsageError(f"{reports}: no such folder of reports")
+        raise click.ClickException(f"{reports}: no such folder of reports")
     try:
         matrix = load_matrix(reports)
     except (ValueError, KeyError, TypeError) as error:

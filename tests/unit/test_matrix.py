@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.conformance.agent_versions import agent_versions
 from harness.conformance.baseline import load_baseline
 from harness.conformance.reports.expected_failures import write_expected_failures
 from harness.conformance.reports.matrix import Cell, load_matrix, row_of
@@ -130,3 +132,11 @@ def test_the_expected_failures_of_a_run_are_its_must_failures_as_baseline_lines(
     entries = load_baseline(path, {"cut-mid-delta", "self-poll-backoff", "failed-ending"})
     assert entries == {"cut-mid-delta:resume-exactly-once", "failed-ending:terminal-honesty"}
     assert path.read_text().startswith("# bgr expected failures of fw (fw 1.0)")
+
+
+def test_a_run_records_the_versions_of_the_agents_packages_and_none_for_unknown_agents() -> None:
+    assert agent_versions("pydantic-ai") == {
+        "pydantic-ai-slim": metadata.version("pydantic-ai-slim"),
+        "openai": metadata.version("openai"),
+    }
+    assert agent_versions("cmd:node my-driver.js") == {}
