@@ -71,3 +71,10 @@ class IdFactory:
         digest = started.copy()
         digest.update(b"%d" % n)
         return prefix + digest.hexdigest()
+
+
+def derived_id(prefix: str, response_id: str, index: int) -> str:
+    """The id of a response's `index`-th item of a kind (`fc_`, `call_`, `rs_`): a function of the response id,
+    so a compiled script needs no more ids from the factory and a restarted server rebuilds them the same."""
+    digest = hashlib.blake2b(f"{response_id}:{prefix}{index}".encode(), digest_size=24)
+    return prefix + digest.hexdigest()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from mock_server.params import ResponseParams
+from mock_server.params import response_params_from_dict
 from mock_server.store import Recipe, ResponseStore, StoredResponse
 from mock_server.timeline import Script, TimelineSpec
 
@@ -98,14 +98,10 @@ def _encode_recipe(recipe: Recipe) -> bytes:
 
 def _decode_recipe(raw: bytes) -> Recipe:
     data = orjson.loads(raw)
-    params = data["params"]
-    metadata = params["metadata"]
-    # Earlier versions stored metadata as an object; now it is a list of pairs.
-    pairs = metadata.items() if isinstance(metadata, dict) else metadata
     script = Script(
-        params=ResponseParams(**{**params, "metadata": tuple((key, value) for key, value in pairs)}),
+        params=response_params_from_dict(data["params"]),
         seed=data["seed"],
         answer_length=data["answer_length"],
-        spec=TimelineSpec(**data["spec"]),
+        spec=TimelineSpec.from_dict(data["spec"]),
     )
     return Recipe(id=data["id"], item_id=data["item_id"], created_at=data["created_at"], script=script)

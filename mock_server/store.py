@@ -103,11 +103,21 @@ class StoredResponse:
     def ground_truth(self) -> dict[str, Any]:
         """The whole text and every event this response will ever emit (what a client should receive)."""
         log = self.timeline.log
+        final = self.timeline.final
         return {
             "id": self.id,
             "text": self.text,
             "final_status": self.status(float("inf")),
             "status_at_creation": self._scripted_status(self.created_at),
+            "previous_response_id": self.params.previous_response_id,
+            "function_calls": [
+                {key: item[key] for key in ("call_id", "name", "arguments")}
+                for item in final["output"]
+                if item["type"] == "function_call"
+            ],
+            "tool_outputs": [
+                {"call_id": call_id, "output": output} for call_id, output in self.params.tool_loop.tool_outputs
+            ],
             "events": parse_frames(bytes(log.frames(0, len(log)))),
         }
 

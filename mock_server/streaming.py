@@ -19,7 +19,7 @@ from mock_server.exchange import journal_entry
 from mock_server.faults.base import Action, Chunk, Close, Pause, StreamFilter
 from mock_server.store import StoredResponse
 
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 LONGEST_WAIT_SECONDS = 600.0
 """A stream waiting on something that may never come (polls, a stall) gives up after this."""
 

@@ -24,10 +24,19 @@ from typing import Any, Literal
 import orjson
 from cachetools import LRUCache, cached
 
-from mock_server.answer import answer_tokens, count_tokens
+from mock_server.answer import answer_tokens, count_tokens, derived_id
 from mock_server.config import Timing
 from mock_server.event_log import EventLog
-from mock_server.objects import output_message, output_text, response_object, response_usage
+from mock_server.function_calls import PlannedCall, ToolCallSpec, argument_pieces, planned_calls
+from mock_server.objects import (
+    function_call_item,
+    output_message,
+    output_text,
+    reasoning_item,
+    response_echo,
+    response_object,
+    response_usage,
+)
 from mock_server.params import ResponseParams
 from mock_server.sse import event_frame
 
@@ -56,11 +65,24 @@ class TimelineSpec:
     incomplete_reason: str = "max_output_tokens"
     paced_by_polls: bool = False
     """Times count polls of the response instead of seconds (one poll = one unit)."""
+    tool_calls: tuple[ToolCallSpec, ...] = ()
+    """Tools the scenario wants the model to call before it answers (see mock_server/function_calls.py)."""
+    tool_rounds: int = 1
+    """Model turns of a conversation that call tools; the turn after them answers."""
+    reasoning_parts: int = 0
+    """Summary parts of a reasoning item before the output (0: no reasoning item)."""
+    reasoning_words: int = 12
 
     @classmethod
     @cache  # one per Timing of the config: asked for on every create
     def from_timing(cls, timing: Timing) -> TimelineSpec:
         return cls(timing.queue_seconds, timing.first_token_seconds, timing.tokens_per_second)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TimelineSpec:
+        """From `as_dict`, as a durable store keeps it (older copies lack the newer fields)."""
+        calls = tuple(ToolCallSpec(**call) for call in data.get("tool_calls", ()))
+        return cls(**{**data, "tool_calls": calls})
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +96,23 @@ class Script:
     seed: int
     answer_length: int
     spec: TimelineSpec
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The compiled-script cache hashes its key several times a lookup; the params nest, so hash them once.
+        object.__setattr__(self, "_hash", hash((self.params, self.seed, self.answer_length, self.spec)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def calls(self) -> tuple[PlannedCall, ...]:
+        return planned_calls(self.params, self.spec.tool_calls, self.spec.tool_rounds, self.seed)
+
+    def delta_count(self) -> int:
+        """How many deltas this script's response streams, whatever their kind."""
+        calls = self.calls()
+        output = sum(len(argument_pieces(call.arguments)) for call in calls) if calls else self.answer_length
+        return self.spec.reasoning_parts * self.spec.reasoning_words + output
 
 
 @dataclass(slots=True)
@@ -134,6 +173,11 @@ class _Stamps:
     created_at: float | None
     """None for slots: the creation and completion times are then format fields too."""
 
+    def derived(self, prefix: str, index: int) -> str:
+        if self.created_at is None:
+            return f"%({prefix}{index})s"
+        return derived_id(prefix, self.response_id, index)
+
 
 _SLOTTED = _Stamps("%(r)s", "%(m)s", None)
 # Raw JSON: a number's slot goes in without quotes.
@@ -152,6 +196,8 @@ class CompiledTimeline:
     finished_after: float
     final_status: Outcome
     text: str
+    item_slots: tuple[tuple[str, int], ...] = ()
+    """(prefix, index) of the ids derived from the response id (function calls, reasoning)."""
 
     def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
         """This script's timeline for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
@@ -161,6 +207,8 @@ class CompiledTimeline:
             b"c": b"%d" % int(created_at),
             b"f": b"%d" % int(created_at + self.finished_after),
         }
+        for prefix, index in self.item_slots:
+            values[b"%s%d" % (prefix.encode(), index)] = derived_id(prefix, response_id, index).encode()
         return Timeline(
             EventLog(self.body % values, self.times, origin=created_at),
             created_at + self.started_after,
@@ -173,15 +221,22 @@ class CompiledTimeline:
 
 def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
     params, spec = script.params, script.spec
-    tokens = answer_tokens(script.seed, params.model, params.input_text, params.instructions, script.answer_length)
-    input_tokens = count_tokens(params.input_text)
-    frames: list[bytes] = []
-    times: list[float] = []
-    kept = tokens if spec.outcome_after_deltas is None else tokens[: spec.outcome_after_deltas]
-    text = "".join(kept)
-    response_id, item_id = stamps.response_id, stamps.item_id
+    calls = script.calls()
+    reasoning = [
+        answer_tokens(script.seed, params.model, params.input_text, f"reasoning {part}", spec.reasoning_words)
+        for part in range(spec.reasoning_parts if spec.reasoning_words else 0)
+    ]
+    tokens = (
+        []
+        if calls
+        else answer_tokens(script.seed, params.model, params.input_text, params.instructions, script.answer_length)
+    )
+    pieces = [argument_pieces(call.arguments) for call in calls]
+    total = sum(map(len, reasoning)) + sum(map(len, pieces)) + len(tokens)
+    kept = total if spec.outcome_after_deltas is None else min(total, spec.outcome_after_deltas)
+    response_id = stamps.response_id
     started_at = spec.queue_seconds if params.background else 0.0
-    delta_times = _delta_times(started_at + spec.first_token_seconds, len(kept), spec)
+    delta_times = _delta_times(started_at + spec.first_token_seconds, kept, spec)
     finished_at = delta_times[-1] if delta_times else started_at + spec.first_token_seconds
     created_at: int | orjson.Fragment
     completed_at: int | orjson.Fragment
@@ -190,71 +245,176 @@ def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
     else:
         created_at, completed_at = int(stamps.created_at), int(stamps.created_at + finished_at)
 
+    echo = response_echo(params)
+
     def snapshot(status: str, **terminal: Any) -> dict[str, Any]:
-        return response_object(response_id, params, created_at=created_at, status=status, **terminal)
+        return response_object(response_id, params, created_at=created_at, status=status, echo=echo, **terminal)
 
-    def emit(at: float, payload: dict[str, Any]) -> None:
-        payload["sequence_number"] = len(frames)
-        frames.append(event_frame(payload))
-        times.append(at)
-
-    part_base = {"item_id": item_id, "output_index": 0, "content_index": 0}
-    emit(0.0, {"type": "response.created", "response": snapshot("queued" if params.background else "in_progress")})
+    out = _Emitter(delta_times, 0.0, kept, cut_short=spec.outcome != "completed")
+    out.emit({"type": "response.created", "response": snapshot("queued" if params.background else "in_progress")})
     if params.background:
-        emit(0.0, {"type": "response.queued", "response": snapshot("queued")})
-    emit(started_at, {"type": "response.in_progress", "response": snapshot("in_progress")})
-    emit(
-        started_at,
-        {"type": "response.output_item.added", "output_index": 0, "item": output_message(item_id, "in_progress", [])},
-    )
-    emit(started_at, {"type": "response.content_part.added", **part_base, "part": output_text("")})
-    frames.extend(_delta_frames(part_base, kept, len(frames)))
-    times.extend(delta_times)
-
-    usage = response_usage(input_tokens, len(kept))
+        out.emit({"type": "response.queued", "response": snapshot("queued")})
+    out.now = started_at
+    out.emit({"type": "response.in_progress", "response": snapshot("in_progress")})
+    ending = "incomplete" if spec.outcome == "incomplete" else "completed"
+    output: list[dict[str, Any]] = []
+    slots: list[tuple[str, int]] = []
+    text = ""
+    if reasoning:
+        slots.append(("rs_", 0))
+        output.append(_stream_reasoning(out, stamps.derived("rs_", 0), len(output), reasoning, ending))
+    for index, call in enumerate(calls):
+        if out.stopped:
+            break
+        slots += [("fc_", index), ("call_", index)]
+        ids = stamps.derived("fc_", index), stamps.derived("call_", index)
+        output.append(_stream_call(out, ids, len(output), call, pieces[index], ending))
+    if tokens and not out.stopped:
+        message, text = _stream_message(out, stamps.item_id, len(output), tokens, ending)
+        output.append(message)
+    reasoning_tokens = min(kept, sum(map(len, reasoning)))
+    usage = response_usage(count_tokens(params.input_text), kept, reasoning_tokens)
+    out.now = finished_at
     if spec.outcome == "cancelled":
         # A cancel ends the stream where it stands: no closing events.
         final = snapshot("cancelled")
     elif spec.outcome == "failed":
         error = {"code": spec.error_code, "message": spec.error_message}
         final = snapshot("failed", error=error, usage=usage)
-        emit(finished_at, {"type": "response.failed", "response": final})
+        out.emit({"type": "response.failed", "response": final})
     else:
-        item_status = "completed" if spec.outcome == "completed" else "incomplete"
-        emit(finished_at, {"type": "response.output_text.done", **part_base, "text": text, "logprobs": []})
-        emit(finished_at, {"type": "response.content_part.done", **part_base, "part": output_text(text)})
-        message = output_message(item_id, item_status, [output_text(text)])
-        emit(finished_at, {"type": "response.output_item.done", "output_index": 0, "item": message})
         if spec.outcome == "completed":
-            final = snapshot("completed", output=[message], usage=usage, completed_at=completed_at)
+            final = snapshot("completed", output=output, usage=usage, completed_at=completed_at)
         else:
-            final = snapshot("incomplete", output=[message], usage=usage, incomplete_reason=spec.incomplete_reason)
-        emit(finished_at, {"type": f"response.{spec.outcome}", "response": final})
-    body, final_json = b"".join(frames), orjson.dumps(final)
+            final = snapshot("incomplete", output=output, usage=usage, incomplete_reason=spec.incomplete_reason)
+        out.emit({"type": f"response.{spec.outcome}", "response": final})
+    body, final_json = b"".join(out.frames), orjson.dumps(final)
     if stamps.created_at is not None:
         # Rendered with a %-format like any compiled script, so its literal % are doubled.
         body, final_json = body.replace(b"%", b"%%"), final_json.replace(b"%", b"%%")
     return CompiledTimeline(
         body=body,
         final_json=final_json,
-        times=array("d", accumulate(times, max)),  # never backwards, whatever the jitter
+        times=array("d", accumulate(out.times, max)),  # never backwards, whatever the jitter
         started_after=started_at,
         finished_after=finished_at,
         final_status=spec.outcome,
         text=text,
+        item_slots=tuple(slots),
     )
 
 
-def _delta_frames(part_base: dict[str, Any], tokens: list[str], first_sequence: int) -> list[bytes]:
-    """The text deltas' frames, byte for byte what `event_frame` makes of each one.
+@dataclass(slots=True)
+class _Emitter:
+    """Frames and their release times as a script unfolds; deltas are released on `delta_times`, in order."""
+
+    delta_times: list[float]
+    now: float
+    budget: int
+    """Deltas that will ever be released (fewer than all when the response ends early)."""
+    cut_short: bool
+    """The response does not complete: the item its last delta belongs to gets no closing events (failed,
+    cancelled) or incomplete ones, and no item follows it."""
+    released: int = 0
+    stopped: bool = False
+    frames: list[bytes] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def emit(self, payload: dict[str, Any]) -> None:
+        payload["sequence_number"] = len(self.frames)
+        self.frames.append(event_frame(payload))
+        self.times.append(self.now)
+
+    def deltas(self, base: dict[str, Any], tokens: list[str]) -> list[str]:
+        """Emit the tokens that will be released; returns them (all, unless the response is cut short here)."""
+        released = tokens[: self.budget - self.released]
+        self.frames.extend(_delta_frames(base, released, len(self.frames)))
+        self.times.extend(self.delta_times[self.released : self.released + len(released)])
+        self.released += len(released)
+        if released:
+            self.now = self.delta_times[self.released - 1]
+        if self.cut_short and self.released == self.budget:
+            self.stopped = True
+        return released
+
+    def closes(self, ending: str) -> str | None:
+        """The status an item closes with, or None when it is not closed (a failed or cancelled ending)."""
+        if not self.stopped:
+            return "completed"
+        return "incomplete" if ending == "incomplete" else None
+
+
+def _stream_reasoning(
+    out: _Emitter, item_id: str, output_index: int, parts: list[list[str]], ending: str
+) -> dict[str, Any]:
+    out.emit({"type": "response.output_item.added", "output_index": output_index, "item": reasoning_item(item_id, [])})
+    summary: list[str] = []
+    for summary_index, tokens in enumerate(parts):
+        if out.stopped:
+            break
+        base = {"item_id": item_id, "output_index": output_index, "summary_index": summary_index}
+        out.emit({"type": "response.reasoning_summary_part.added", **base, "part": _summary_text("")})
+        text = "".join(out.deltas({"type": "response.reasoning_summary_text.delta", **base, "delta": ""}, tokens))
+        summary.append(text)
+        if out.closes(ending) is None:
+            break
+        out.emit({"type": "response.reasoning_summary_text.done", **base, "text": text})
+        out.emit({"type": "response.reasoning_summary_part.done", **base, "part": _summary_text(text)})
+    item = reasoning_item(item_id, [_summary_text(text) for text in summary])
+    if out.closes(ending) is not None:
+        out.emit({"type": "response.output_item.done", "output_index": output_index, "item": item})
+    return item
+
+
+def _stream_call(
+    out: _Emitter, ids: tuple[str, str], output_index: int, call: PlannedCall, pieces: list[str], ending: str
+) -> dict[str, Any]:
+    item_id, call_id = ids
+    added = function_call_item(item_id, call_id, call.name, "", "in_progress")
+    out.emit({"type": "response.output_item.added", "output_index": output_index, "item": added})
+    base = {"item_id": item_id, "output_index": output_index}
+    arguments = "".join(out.deltas({"type": "response.function_call_arguments.delta", **base, "delta": ""}, pieces))
+    status = out.closes(ending)
+    item = function_call_item(item_id, call_id, call.name, arguments, status or "in_progress")
+    if status is not None:
+        out.emit({"type": "response.function_call_arguments.done", **base, "arguments": arguments})
+        out.emit({"type": "response.output_item.done", "output_index": output_index, "item": item})
+    return item
+
+
+def _stream_message(
+    out: _Emitter, item_id: str, output_index: int, tokens: list[str], ending: str
+) -> tuple[dict[str, Any], str]:
+    added = output_message(item_id, "in_progress", [])
+    out.emit({"type": "response.output_item.added", "output_index": output_index, "item": added})
+    part_base = {"item_id": item_id, "output_index": output_index, "content_index": 0}
+    out.emit({"type": "response.content_part.added", **part_base, "part": output_text("")})
+    delta = {"type": "response.output_text.delta", **part_base, "delta": "", "logprobs": []}
+    text = "".join(out.deltas(delta, tokens))
+    status = out.closes(ending)
+    message = output_message(item_id, status or "in_progress", [output_text(text)])
+    if status is not None:
+        out.emit({"type": "response.output_text.done", **part_base, "text": text, "logprobs": []})
+        out.emit({"type": "response.content_part.done", **part_base, "part": output_text(text)})
+        out.emit({"type": "response.output_item.done", "output_index": output_index, "item": message})
+    return message, text
+
+
+def _summary_text(text: str) -> dict[str, str]:
+    return {"type": "summary_text", "text": text}
+
+
+def _delta_frames(base: dict[str, Any], tokens: list[str], first_sequence: int) -> list[bytes]:
+    """Deltas' frames (`base` holds an empty "delta" and never a sequence number), byte for byte what
+    `event_frame` makes of each one.
 
     They differ only in the token and the sequence number, so the rest is encoded once
     around placeholders instead of a dict and a JSON encoding per token. The split is
     safe: orjson escapes quotes inside ids, so the placeholders can only match the keys.
     """
-    template = event_frame(
-        {"type": "response.output_text.delta", **part_base, "delta": "", "logprobs": [], "sequence_number": 0}
-    )
+    if not tokens:
+        return []
+    template = event_frame({**base, "sequence_number": 0})
     head, tail = template.split(b'"delta":"",', 1)
     middle, end = tail.rsplit(b'"sequence_number":0', 1)
     # One bytes %-format per delta; literal % in the fixed parts is escaped.

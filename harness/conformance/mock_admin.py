@@ -18,6 +18,8 @@ class MockAdmin:
         """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1)."""
         self.url = url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        self._known_position: int | None = None
+        """The journal's length when it was last read: a position at or before any later request's."""
 
     async def __aenter__(self) -> MockAdmin:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -35,8 +37,19 @@ class MockAdmin:
     async def journal_position(self) -> int:
         return int((await self._get("/_bgr/journal?since=999999999999"))["next_index"])
 
+    async def recent_position(self) -> int:
+        """A journal position at or before now: the length last read, asked for only the first time.
+
+        For callers that keep only their own entries anyway (`journal_scope`): it saves a request per scenario.
+        """
+        if self._known_position is None:
+            self._known_position = await self.journal_position()
+        return self._known_position
+
     async def journal_since(self, position: int) -> list[dict[str, Any]]:
-        return list((await self._get(f"/_bgr/journal?since={position}"))["entries"])
+        page = await self._get(f"/_bgr/journal?since={position}")
+        self._known_position = max(self._known_position or 0, int(page["next_index"]))
+        return list(page["entries"])
 
     async def truth(self, response_id: str) -> dict[str, Any] | None:
         assert self._session is not None
@@ -45,11 +58,11 @@ class MockAdmin:
                 return None
             return await self._payload(reply)
 
-    async def mark(self, label: str) -> None:
-        """Note a moment of the caller's in the server's journal, on the server's clock."""
+    async def mark(self, label: str) -> int:
+        """Note a moment of the caller's in the server's journal, on the server's clock; its journal index."""
         assert self._session is not None
         async with self._session.post(f"{self.url}/_bgr/journal/marks", json={"label": label}) as reply:
-            await self._payload(reply)
+            return int((await self._payload(reply))["index"])
 
     async def add_rule(self, rule: Rule) -> int:
         data = rule.as_dict()

@@ -17,11 +17,22 @@ from typing import Any
 
 from mock_server import Clock, ServerConfig, ServerThread, Timing
 
-__all__ = ["DEFAULT_SEED", "DEFAULT_TIME_SCALE", "HARNESS_BACKGROUND", "Target", "TargetError", "open_target"]
+__all__ = [
+    "DEFAULT_SEED",
+    "DEFAULT_TIME_SCALE",
+    "FUZZ_TIME_SCALE",
+    "HARNESS_BACKGROUND",
+    "Target",
+    "TargetError",
+    "open_target",
+]
 
 DEFAULT_SEED = 0
 DEFAULT_TIME_SCALE = 0.02
 """Scenario seconds run 50x faster than real ones unless asked otherwise."""
+FUZZ_TIME_SCALE = 0.005
+"""`bgr fuzz`'s default: its checks judge what was delivered, never a poller's timing, so its scenarios can run
+4x faster than a suite's; below this an example is bound by CPU, not by the clock, and streams are mostly replays."""
 HARNESS_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
 HEALTH_TIMEOUT_SECONDS = 10.0
 

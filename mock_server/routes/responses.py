@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
 from aiohttp import web
 
+from mock_server.conversation import continue_conversation
 from mock_server.errors import APIError
 from mock_server.exchange import journal_entry, json_body
 from mock_server.fault_engine import engage, shaped_spec, stream_filters
@@ -20,7 +22,7 @@ from mock_server.timeline import Script, TimelineSpec
 
 async def create_response(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    params = parse_response_params(json_body(request))
+    params = continue_conversation(parse_response_params(json_body(request)), state.store)
     facts = RequestFacts(
         request.method, request.path, params.model, params.input_text, params.stream, params.background, creates=True
     )
@@ -29,12 +31,13 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     length = state.config.answer_tokens
     base = TimelineSpec.from_timing(state.config.background if params.background else state.config.foreground)
     jitter_seed = zlib.crc32(f"{state.config.seed}:{response_id}".encode())
-    recipe = Recipe(
-        id=response_id,
-        item_id=state.ids.next("msg_"),
-        created_at=state.clock.now(),
-        script=Script(params, state.config.seed, length, shaped_spec(base, faults, length, jitter_seed)),
-    )
+    script = Script(params, state.config.seed, length, shaped_spec(base, faults, length, jitter_seed))
+    if params.tool_loop.tools or script.spec.reasoning_parts:
+        # Pacing faults spread the deltas there are: tool calls and reasoning stream more or fewer than the answer.
+        deltas = script.delta_count()
+        if deltas != length:
+            script = dataclasses.replace(script, spec=shaped_spec(base, faults, deltas, jitter_seed))
+    recipe = Recipe(id=response_id, item_id=state.ids.next("msg_"), created_at=state.clock.now(), script=script)
     state.remember_ids()
     response = StoredResponse.create(recipe)
     timeline = response.timeline

@@ -41,7 +41,8 @@ def test_templated_delta_frames_equal_event_frame(tokens: list[str], first: int)
         event_frame({"type": "response.output_text.delta", **PART, "delta": t, "logprobs": [], "sequence_number": n})
         for n, t in enumerate(tokens, first)
     ]
-    assert _delta_frames(PART, tokens, first) == expected
+    base = {"type": "response.output_text.delta", **PART, "delta": "", "logprobs": []}
+    assert _delta_frames(base, tokens, first) == expected
 
 
 @settings(max_examples=200)

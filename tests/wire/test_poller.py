@@ -193,10 +193,11 @@ async def test_timeout_after_exactly_max_polls_carries_the_token(
 
 async def test_deadline_stops_before_a_poll_that_would_come_too_late(mock: ServerThread, agent: OpenAIAgent) -> None:
     add_rule(mock, faults=[NEVER])
+    clock = VirtualClock()  # the deadline on the poller's own seconds, whatever the machine's load
     with pytest.raises(PollTimeout) as raised:
-        await Poller(agent, deadline_seconds=10, clock=Clock(SCALE)).start("A long report.")
-    # Polls at about 1, 3 and 7 s; the next would be at 15 s, past the deadline.
-    assert raised.value.polls == 3
+        await Poller(agent, deadline_seconds=10, clock=clock).start("A long report.")
+    # Polls at 1, 3 and 7 s; the next would be at 15 s, past the deadline.
+    assert raised.value.polls == 3 and clock.sleeps == [1, 2, 4]
     assert "the deadline of 10 s" in str(raised.value)
     assert len(polls_of(mock, created_id(mock))) == 1 + 3
 

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import replace
@@ -119,14 +120,17 @@ class LiteLLMProxy:
 
 
 _PROXIES: dict[tuple[str, str], LiteLLMProxy] = {}
+_STARTING = threading.Lock()
+"""Scenarios run side by side (`bgr run --jobs`) start their agents at once: one proxy for all of them."""
 
 
 def proxy_for(environment: AgentEnvironment) -> LiteLLMProxy:
     """The process's proxy for this backend and model, started on first use."""
     key = (environment.base_url, environment.model)
-    if key not in _PROXIES:
-        _PROXIES[key] = LiteLLMProxy(environment.base_url, environment.model, environment.api_key)
-    return _PROXIES[key]
+    with _STARTING:
+        if key not in _PROXIES:
+            _PROXIES[key] = LiteLLMProxy(environment.base_url, environment.model, environment.api_key)
+        return _PROXIES[key]
 
 
 @atexit.register

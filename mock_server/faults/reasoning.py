@@ -1,0 +1,29 @@
+"""reasoning: the model reasons first: a `reasoning` output item whose summary streams before the output."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+from mock_server.faults.base import Fault, register
+from mock_server.timeline import TimelineSpec
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Reasoning(Fault):
+    """A behaviour of a reasoning model, asked for by a rule; the summary's text is seeded like the answer's."""
+
+    type: ClassVar[str] = "reasoning"
+    parts: int = 1
+    """Summary parts (`summary_index` 0..parts-1)."""
+    words: int = 12
+    """Deltas per part: each is one word, and one reasoning token."""
+
+    def __post_init__(self) -> None:
+        if self.parts < 1 or self.words < 1:
+            raise ValueError("parts and words must be at least 1")
+
+    def shape(self, spec: TimelineSpec, tokens: int) -> TimelineSpec:
+        return dataclasses.replace(spec, reasoning_parts=self.parts, reasoning_words=self.words)
