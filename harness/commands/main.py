@@ -6,6 +6,7 @@ import click
 
 from harness.commands.bench import bench_command
 from harness.commands.fuzz import fuzz_command
+from harness.commands.matrix import matrix_command
 from harness.commands.poll import poll_command, resume_command
 from harness.commands.run import run_command
 from harness.commands.serve import serve_command
@@ -23,3 +24,4 @@ main.add_command(resume_command)
 main.add_command(fuzz_command)
 main.add_command(serve_command)
 main.add_command(bench_command)
+main.add_command(matrix_command)

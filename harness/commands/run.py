@@ -29,7 +29,13 @@ STATUS_STYLE = {
 
 
 @click.command("run")
-@click.option("--agent", help="openai | agent-framework | cmd:<command line>")
+@click.option(
+    "--agent",
+    help=(
+        "openai | agent-framework | pydantic-ai | litellm | litellm-proxy | openai-node | "
+        "cmd:<command line> | py:<module>:<factory>"
+    ),
+)
 @click.option("--suite", "suites", multiple=True, help="Run only this suite (repeatable).")
 @click.option("--scenario", "scenario_refs", multiple=True, help="A scenario id or a scenario file (repeatable).")
 @click.option(

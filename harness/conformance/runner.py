@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from harness.conformance.adapters import make_adapter
 from harness.conformance.adapters.base import AgentAdapter, AgentEnvironment, one_line
+from harness.conformance.agent_versions import agent_versions
 from harness.conformance.caller import FOREIGN_TOKEN, Caller
 from harness.conformance.checks import CHECKS
 from harness.conformance.history import History, ServerRecord
@@ -118,7 +119,8 @@ async def run(
     listed = {f"{r.scenario}:{c.id}" for r in results for c in r.checks}
     failing = {f"{r.scenario}:{c.id}" for r in results for c in r.checks if c.status is Status.FAILURE}
     stale = tuple(sorted(entry for entry in settings.expected_failures if entry in listed and entry not in failing))
-    return RunResult(settings.agent, target.seed, target.time_scale, started, tuple(results), stale)
+    extra = {"versions": agent_versions(settings.agent)} if adapter_factory is None else {}
+    return RunResult(settings.agent, target.seed, target.time_scale, started, tuple(results), stale, extra)
 
 
 async def run_scenario(

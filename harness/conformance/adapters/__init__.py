@@ -8,7 +8,8 @@ from harness.conformance.adapters.base import AgentAdapter
 
 
 def make_adapter(spec: str) -> AgentAdapter:
-    """`openai`, `agent-framework`, `cmd:<command line>`, or `py:<module>:<factory>` (an adapter in Python)."""
+    """`openai`, `agent-framework`, `pydantic-ai`, `litellm`, `litellm-proxy`, `openai-node`, `cmd:<command line>`, or
+    `py:<module>:<factory>` (an adapter in Python)."""
     if spec == "openai":
         from harness.conformance.adapters.openai_agent import OpenAIAgent
 
@@ -17,6 +18,22 @@ def make_adapter(spec: str) -> AgentAdapter:
         from harness.conformance.adapters.agent_framework import AgentFrameworkAgent
 
         return AgentFrameworkAgent()
+    if spec == "pydantic-ai":
+        from harness.conformance.adapters.pydantic_ai_agent import PydanticAIAgent
+
+        return PydanticAIAgent()
+    if spec == "litellm":
+        from harness.conformance.adapters.litellm_agent import LiteLLMAgent
+
+        return LiteLLMAgent()
+    if spec == "litellm-proxy":
+        from harness.conformance.adapters.litellm_proxy import LiteLLMProxyAgent
+
+        return LiteLLMProxyAgent()
+    if spec == "openai-node":
+        from harness.conformance.adapters.openai_node import openai_node_agent
+
+        return openai_node_agent()
     if spec.startswith("cmd:") and spec[4:].strip():
         from harness.conformance.adapters.command import CommandAdapter
 
@@ -28,4 +45,7 @@ def make_adapter(spec: str) -> AgentAdapter:
         except (ImportError, AttributeError, ValueError) as error:
             raise ValueError(f"cannot load the adapter {spec!r}: {error}") from None
         return factory()  # type: ignore[no-any-return]
-    raise ValueError(f"unknown agent {spec!r}: use openai, agent-framework, cmd:<command> or py:<module>:<factory>")
+    raise ValueError(
+        f"unknown agent {spec!r}: use openai, agent-framework, pydantic-ai, litellm, litellm-proxy, openai-node, "
+        "cmd:<command> or py:<module>:<factory>"
+    )

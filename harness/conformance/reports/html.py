@@ -39,7 +39,8 @@ class ScenarioView:
     """Journal entries with their seconds since the scenario's first request."""
 
 
-def _anchor(position: int, scenario: str) -> str:
+def scenario_anchor(position: int, scenario: str) -> str:
+    """The id of a scenario's section in report.html (the matrix links to it)."""
     return f"s{position}-" + re.sub(r"[^A-Za-z0-9_-]+", "-", scenario)
 
 
@@ -57,7 +58,8 @@ def _journal(result: ScenarioResult) -> list[tuple[float, dict[str, Any]]]:
 
 def _view(position: int, result: ScenarioResult) -> ScenarioView:
     drawn = pictures(result.history) if result.history is not None else []
-    return ScenarioView(result, _anchor(position, result.scenario), scenario_outcome(result), drawn, _journal(result))
+    anchor = scenario_anchor(position, result.scenario)
+    return ScenarioView(result, anchor, scenario_outcome(result), drawn, _journal(result))
 
 
 def _token_size(token: str | None) -> str:
