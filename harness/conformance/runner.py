@@ -25,6 +25,7 @@ from harness.conformance.scenarios import (
     script_of,
 )
 from harness.conformance.target import DEFAULT_TIME_SCALE, Target, open_target
+from harness.conformance.tool import HarnessTool
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
@@ -97,8 +98,9 @@ async def run_scenario(
     position = await admin.journal_position()
     rule_ids = [await admin.add_rule(rule) for rule in bound_rules(scenario, marker)]
     adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
-    environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock)
-    caller = Caller(adapter, target.clock, mark=admin.mark)
+    tool = HarnessTool(target.clock)
+    environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock, tool)
+    caller = Caller(adapter, target.clock, mark=admin.mark, tool=tool)
     error = None
     try:
         await adapter.start(environment)
@@ -127,6 +129,7 @@ async def run_scenario(
         server=ServerRecord(journal, truths),
         stopped=caller.stopped,
         token_budget_bytes=script.token_budget_bytes,
+        tool_executions=tuple(tool.executions),
     )
     checks = tuple(judge(check_id, history) for check_id in script.checks) if error is None else ()
     return scenario_result(

@@ -3,6 +3,12 @@
 Its token is JSON `{"response_id": ..., "sequence_number": N}` (the sequence number only when
 streaming); it resumes with `starting_after`, polls with backoff 1, 2, 4, ... 30 s under a
 bound, and reports failed, incomplete and cancelled endings as errors with their status.
+
+It offers the model the harness's tool and runs the tool loop itself: when a response ends
+`completed` with function calls, it runs each call once and creates the follow-up
+(`previous_response_id` and the outputs) in the same call, so its token moves on to the
+follow-up. A token naming a response therefore means "its calls are not submitted yet", which
+is what makes a restart or a resume run each call exactly once.
 """
 
 from __future__ import annotations
@@ -65,9 +71,13 @@ class OpenAIAgent:
             if stream:
                 return await self._stream(prompt, state, max_updates)
             if state is None:
-                response = await self.client.responses.create(model=self.model, input=prompt or "", background=True)
+                response = await self.client.responses.create(
+                    model=self.model, input=prompt or "", background=True, **self._tools()
+                )
             else:
                 response = await self.client.responses.retrieve(state["response_id"])
+            while _function_calls(response):
+                response = await self._submit_outputs(response, stream=False)
             return _reply(response, self._now())
         except APIStatusError as error:
             return AgentReply((), token, error=one_line(str(error)), retry_after=_retry_after(error))
@@ -85,10 +95,33 @@ class OpenAIAgent:
         except PollTimeout as timeout:
             return timeout.as_reply()
 
+    def _tools(self) -> dict[str, Any]:
+        tool = self._environment.tool if self._environment else None
+        return {"tools": [tool.spec]} if tool is not None else {}
+
+    async def _submit_outputs(self, response: Any, *, stream: bool) -> Any:
+        """Run each of the response's function calls once and create the follow-up with their outputs."""
+        tool = self._environment.tool if self._environment else None
+        outputs = []
+        for call in _function_calls(response):
+            if tool is not None and call.name == tool.name:
+                output = tool.execute(call.arguments, call_id=call.call_id)
+            else:
+                output = f"error: no tool named {call.name!r}"
+            outputs.append({"type": "function_call_output", "call_id": call.call_id, "output": output})
+        return await self.client.responses.create(
+            model=self.model,
+            input=outputs,  # type: ignore[arg-type]
+            previous_response_id=response.id,
+            background=True,
+            stream=stream,  # type: ignore[call-overload]
+            **self._tools(),
+        )
+
     async def _stream(self, prompt: str | None, state: dict[str, Any] | None, max_updates: int | None) -> AgentReply:
         if state is None:
             events = await self.client.responses.create(
-                model=self.model, input=prompt or "", background=True, stream=True
+                model=self.model, input=prompt or "", background=True, stream=True, **self._tools()
             )
             response_id = None
         else:
@@ -101,30 +134,47 @@ class OpenAIAgent:
         updates: list[AgentUpdate] = []
         token = _encode_token(response_id, state.get("sequence_number") if state else None)
         status = error = None
-        try:
-            async for event in events:
-                if event.type == "response.created":
-                    response_id = event.response.id
-                if event.type in TERMINAL_EVENTS:
-                    status = event.response.status
-                    error = _ending_error(event.response)
-                    token = None
-                else:
-                    token = _encode_token(response_id, event.sequence_number)
-                text = event.delta if event.type == "response.output_text.delta" else ""
-                updates.append(AgentUpdate(text, token, event.type, self._now()))
-                if max_updates is not None and len(updates) >= max_updates and token is not None:
-                    return AgentReply(tuple(updates), token, cut=True)
-        except APIConnectionError as dropped:
-            return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
-        finally:
-            await events.close()
-        if token is not None and response_id is not None:
-            # The stream ended without a terminal event: a cancel. Ask what became of it.
-            final = await self.client.responses.retrieve(response_id)
-            if final.status in TERMINAL:
-                return AgentReply(tuple(updates), None, final.status, _ending_error(final))
-        return AgentReply(tuple(updates), token, status, error)
+        while True:  # one turn of the tool loop per pass: the stream of a response, then its follow-up's
+            calling = None  # a response that ended with function calls: the loop goes on
+            try:
+                async for event in events:
+                    if event.type == "response.created":
+                        response_id = event.response.id
+                    if event.type == "response.completed" and _function_calls(event.response):
+                        calling = event.response
+                        token = _encode_token(response_id, event.sequence_number)
+                    elif event.type in TERMINAL_EVENTS:
+                        status = event.response.status
+                        error = _ending_error(event.response)
+                        token = None
+                    else:
+                        token = _encode_token(response_id, event.sequence_number)
+                    text = event.delta if event.type == "response.output_text.delta" else ""
+                    updates.append(AgentUpdate(text, token, event.type, self._now()))
+                    if max_updates is not None and len(updates) >= max_updates and token is not None:
+                        return AgentReply(tuple(updates), token, cut=True)
+            except APIConnectionError as dropped:
+                return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
+            finally:
+                await events.close()
+            if calling is None and token is not None and response_id is not None:
+                # The stream ended without a terminal event (a cancel), or a resume found the response
+                # over (its last event was already read): ask what became of it.
+                final = await self.client.responses.retrieve(response_id)
+                if final.status in TERMINAL and not _function_calls(final):
+                    return AgentReply(tuple(updates), None, final.status, _ending_error(final))
+                calling = final if _function_calls(final) else None
+            if calling is None:
+                return AgentReply(tuple(updates), token, status, error)
+            events = await self._submit_outputs(calling, stream=True)
+            response_id = None
+
+
+def _function_calls(response: Any) -> list[Any]:
+    """The function calls of a completed response (a tool loop's turn), none for any other."""
+    if response.status != "completed":
+        return []
+    return [item for item in response.output if item.type == "function_call"]
 
 
 def _reply(response: Any, received_at: float) -> AgentReply:
