@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.conformance.checks.base import NotApplicable, Verdict, check
+from harness.conformance.checks.evidence import describe
 from harness.conformance.delivery import conversation_ids
 from harness.conformance.history import History, ToolExecution
 from harness.conformance.results import Level
@@ -56,7 +57,11 @@ def tool_call_once(history: History) -> Verdict:
     last = truths[turns[-1]] if turns else {}
     if last.get("function_calls") and not problems:
         problems.append(f"the conversation stops at {turns[-1]}, whose calls no response answered")
-    evidence = tuple(lines) + tuple(_describe(e) for e in executions)
+    final = history.final_call
+    if problems and last.get("function_calls") and final is not None:
+        left = "a null token: told the run was over" if final.token_out is None else "a token for the calling response"
+        problems.append(f"the caller was left with {left}, the model still waiting for the output")
+    evidence = tuple(lines) + tuple(_describe(e) for e in executions) + tuple(describe(c) for c in history.calls)
     expected = "each call of the model run once, its output submitted once, the loop on to the answer"
     measured = "; ".join(problems) or "; ".join(lines)
     if not executions and not problems:
