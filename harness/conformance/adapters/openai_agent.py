@@ -118,8 +118,19 @@ class OpenAIAgent:
             **self._tools(),
         )
 
-    async def _stream(self, prompt: str | None, state: dict[str, Any] | None, max_updates: int | None) -> AgentReply:
-        if state is None:
+    async def _stream(
+        self,
+        prompt: str | None,
+        state: dict[str, Any] | None,
+        max_updates: int | None,
+        earlier: tuple[AgentUpdate, ...] = (),
+        opened: Any = None,
+    ) -> AgentReply:
+        """`opened`: the stream of a tool loop's follow-up, after `earlier` updates of this call; until its
+        first event the position is still the end of the response that called the tool (`state`)."""
+        if opened is not None:
+            events, response_id = opened, state["response_id"] if state else None
+        elif state is None:
             events = await self.client.responses.create(
                 model=self.model, input=prompt or "", background=True, stream=True, **self._tools()
             )
@@ -131,43 +142,49 @@ class OpenAIAgent:
                 events = await self.client.responses.retrieve(response_id, stream=True)
             else:
                 events = await self.client.responses.retrieve(response_id, stream=True, starting_after=cursor)
-        updates: list[AgentUpdate] = []
+        updates: list[AgentUpdate] = list(earlier)
         token = _encode_token(response_id, state.get("sequence_number") if state else None)
         status = error = None
-        while True:  # one turn of the tool loop per pass: the stream of a response, then its follow-up's
-            calling = None  # a response that ended with function calls: the loop goes on
-            try:
-                async for event in events:
-                    if event.type == "response.created":
-                        response_id = event.response.id
-                    if event.type == "response.completed" and _function_calls(event.response):
-                        calling = event.response
-                        token = _encode_token(response_id, event.sequence_number)
-                    elif event.type in TERMINAL_EVENTS:
-                        status = event.response.status
-                        error = _ending_error(event.response)
-                        token = None
-                    else:
-                        token = _encode_token(response_id, event.sequence_number)
-                    text = event.delta if event.type == "response.output_text.delta" else ""
-                    updates.append(AgentUpdate(text, token, event.type, self._now()))
-                    if max_updates is not None and len(updates) >= max_updates and token is not None:
-                        return AgentReply(tuple(updates), token, cut=True)
-            except APIConnectionError as dropped:
-                return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
-            finally:
-                await events.close()
-            if calling is None and token is not None and response_id is not None:
-                # The stream ended without a terminal event (a cancel), or a resume found the response
-                # over (its last event was already read): ask what became of it.
-                final = await self.client.responses.retrieve(response_id)
-                if final.status in TERMINAL and not _function_calls(final):
-                    return AgentReply(tuple(updates), None, final.status, _ending_error(final))
-                calling = final if _function_calls(final) else None
-            if calling is None:
-                return AgentReply(tuple(updates), token, status, error)
-            events = await self._submit_outputs(calling, stream=True)
-            response_id = None
+        calling = None  # the response ended with function calls: the tool loop goes on
+        try:
+            async for event in events:
+                if event.type == "response.created":
+                    response_id = event.response.id
+                if event.type in TERMINAL_EVENTS and not _function_calls(event.response):
+                    status = event.response.status
+                    error = _ending_error(event.response)
+                    token = None
+                else:
+                    token = _encode_token(response_id, event.sequence_number)
+                text = event.delta if event.type == "response.output_text.delta" else ""
+                updates.append(AgentUpdate(text, token, event.type, self._now()))
+                if max_updates is not None and len(updates) >= max_updates and token is not None:
+                    return AgentReply(tuple(updates), token, cut=True)
+                if event.type == "response.completed" and _function_calls(event.response):
+                    calling = event.response
+                    break
+        except APIConnectionError as dropped:
+            return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
+        finally:
+            await events.close()
+        if calling is not None:
+            return await self._follow_up(calling, token, updates, max_updates)
+        if token is not None and response_id is not None:
+            # The stream ended without a terminal event: a cancel. Ask what became of it.
+            final = await self.client.responses.retrieve(response_id)
+            if _function_calls(final):  # a resume after the calling response's last event
+                return await self._follow_up(final, token, updates, max_updates)
+            if final.status in TERMINAL:
+                return AgentReply(tuple(updates), None, final.status, _ending_error(final))
+        return AgentReply(tuple(updates), token, status, error)
+
+    async def _follow_up(
+        self, calling: Any, token: str | None, updates: list[AgentUpdate], max_updates: int | None
+    ) -> AgentReply:
+        """Submit the calling response's outputs and stream the follow-up within the same call."""
+        opened = await self._submit_outputs(calling, stream=True)
+        state = _decode_token(token) if token is not None else None
+        return await self._stream(None, state, max_updates, tuple(updates), opened)
 
 
 def _function_calls(response: Any) -> list[Any]:
