@@ -124,10 +124,22 @@ def run_once(client: OpenAI, model: str, prompt: str | None, token: str | None, 
 
 
 def run_stream(
-    client: OpenAI, model: str, prompt: str | None, token: str | None, request_id: int, max_updates: int | None
+    client: OpenAI,
+    model: str,
+    prompt: str | None,
+    token: str | None,
+    request_id: int,
+    max_updates: int | None,
+    sent_before: int = 0,
+    opened: Any = None,
 ) -> dict[str, Any]:
-    """A streaming call: one update line per event, stopping after `max_updates` as a dropped connection would."""
-    if token is None:
+    """A streaming call: one update line per event, stopping after `max_updates` as a dropped connection would.
+
+    `opened`: a tool loop's follow-up stream, after `sent_before` updates of this request; until its
+    first event the position is still the end of the response that called the tool (`token`)."""
+    if opened is not None:
+        events, response_id = opened, read_token(token)[0] if token else None
+    elif token is None:
         events = client.responses.create(model=model, input=prompt or "", background=True, stream=True, **tools())
         response_id = None
     else:
@@ -142,51 +154,47 @@ def run_stream(
         events.close()
         return {"token": token, "status": None, "error": None, "cut": True}
 
-    sent, status, error, cut, finished = 0, None, None, False, False
+    sent, status, error, cut, finished = sent_before, None, None, False, False
+    calling = None  # the response ended with function calls: the tool loop goes on
     last_token = token  # the position of the last update the harness has received
-    while True:  # one pass per turn of the tool loop: a response's stream, then its follow-up's
-        calling = None  # a response that ended with function calls: the loop goes on
-        with events:  # leaving the block closes the HTTP connection (how a cut looks to the server)
-            try:
-                for event in events:
-                    response = getattr(event, "response", None)  # lifecycle events carry the Response
-                    if response is not None:
-                        response_id, status = response.id, response.status
-                    if event.type == "response.completed" and function_calls(response):
-                        calling, last_token = response, make_token(str(response_id), event.sequence_number)
-                    elif event.type in TERMINAL_EVENTS:
-                        finished, last_token, error = True, None, failure(response)
-                    else:
-                        last_token = make_token(str(response_id), event.sequence_number)
-                    text = event.delta if event.type == "response.output_text.delta" else ""
-                    send({"type": "update", "id": request_id, "text": text, "token": last_token, "kind": event.type})
-                    sent += 1
-                    if finished:
-                        break
-                    if max_updates is not None and sent >= max_updates:
-                        cut = True  # stop reading, as if the connection had dropped here
-                        break
-            except Exception as exc:  # a dropped connection, an HTTP error: report it, keep the position
-                error = one_line(f"{type(exc).__name__}: {exc}")
-        if cut or error is not None or finished:
-            break
-        if calling is None and response_id is not None:
-            # The stream ended without a closing event (a cancel ends it so), or a resume found the
-            # response over: ask where the response stands.
-            response = client.responses.retrieve(response_id)
-            status = response.status
-            if function_calls(response):
-                calling = response
-            elif response.status in TERMINAL_STATUSES:
-                last_token, error = None, failure(response)
-                break
-            else:
-                error = "the stream ended before the response finished"
-                break
-        if calling is None:
-            break
-        events = submit_outputs(client, model, calling, request_id, stream=True)
-        response_id = None
+    with events:  # leaving the block closes the HTTP connection (how a cut looks to the server)
+        try:
+            for event in events:
+                response = getattr(event, "response", None)  # lifecycle events carry the Response
+                if response is not None:
+                    response_id, status = response.id, response.status
+                if event.type in TERMINAL_EVENTS and not function_calls(response):
+                    finished, last_token, error = True, None, failure(response)
+                else:
+                    last_token = make_token(str(response_id), event.sequence_number)
+                text = event.delta if event.type == "response.output_text.delta" else ""
+                send({"type": "update", "id": request_id, "text": text, "token": last_token, "kind": event.type})
+                sent += 1
+                if finished:
+                    break
+                if max_updates is not None and sent >= max_updates:
+                    cut = True  # stop reading, as if the connection had dropped here
+                    break
+                if event.type == "response.completed" and function_calls(response):
+                    calling = response
+                    break
+        except Exception as exc:  # a dropped connection, an HTTP error: report it, keep the position
+            error = one_line(f"{type(exc).__name__}: {exc}")
+
+    if calling is not None:
+        follow_up = submit_outputs(client, model, calling, request_id, stream=True)
+        return run_stream(client, model, None, last_token, request_id, max_updates, sent, follow_up)
+    if not finished and not cut and error is None and response_id is not None:
+        # The stream ended without a closing event (a cancel ends it so): ask where the response stands.
+        response = client.responses.retrieve(response_id)
+        status = response.status
+        if function_calls(response):  # a resume after the calling response's last event
+            follow_up = submit_outputs(client, model, response, request_id, stream=True)
+            return run_stream(client, model, None, last_token, request_id, max_updates, sent, follow_up)
+        if response.status in TERMINAL_STATUSES:
+            last_token, error = None, failure(response)
+        else:
+            error = "the stream ended before the response finished"
     return {"token": last_token, "status": status, "error": error, "cut": cut}
 
 
