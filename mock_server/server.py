@@ -14,6 +14,7 @@ from aiohttp import web
 from mock_server.app import build_app
 from mock_server.clock import Clock
 from mock_server.config import ServerConfig
+from mock_server.connection import MockAppRunner
 from mock_server.journal import JournalEntry
 from mock_server.rules import Rule
 from mock_server.state import MockState
@@ -43,7 +44,15 @@ class MockServer:
 
     async def start(self) -> None:
         # Idle keep-alive connections are closed at shutdown; give live streams a moment to end.
-        self._runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=1.0)
+        self._runner = MockAppRunner(
+            build_app(self.state),
+            access_log=None,
+            shutdown_timeout=1.0,
+            keepalive_timeout=self.config.idle_timeout_seconds,
+            read_timeout=self.config.read_timeout_seconds,
+            # After an answer to a request whose body was left unread, how long to read and drop the rest.
+            lingering_time=self.config.read_timeout_seconds,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()

@@ -32,13 +32,15 @@ class MockState:
             durable = SqliteResponseStore(config.store.removeprefix("sqlite:"))
             store: ResponseStore = durable
             ids = IdFactory(config.seed, start=durable.id_position())
+            # A run's own clock is kept (the store notes where it started); else scenario time carries on.
+            clock = durable.resumed_clock(config.time_scale) if clock is None else durable.kept_clock(clock)
         else:
-            store, ids = ResponseStore(), IdFactory(config.seed)
+            store, ids, clock = ResponseStore(), IdFactory(config.seed), clock or Clock(config.time_scale)
         return cls(
             config=config,
-            clock=clock or Clock(config.time_scale),
+            clock=clock,
             store=store,
-            journal=Journal(config.journal_limit),
+            journal=Journal(config.journal_limit, config.journal_max_bytes),
             ids=ids,
         )
 

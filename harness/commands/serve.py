@@ -8,6 +8,7 @@ import sqlite3
 import click
 
 from mock_server import MockServer, ServerConfig, Timing, serve_until_stopped
+from mock_server.config import ADMIN_TOKEN_ENV
 from mock_server.scenario_file import ScenarioError, load_scenario
 
 DEFAULTS = ServerConfig()
@@ -61,6 +62,20 @@ DEFAULTS = ServerConfig()
 @click.option(
     "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1), help="Larger bodies get a 413."
 )
+@click.option(
+    "--journal-max-bytes",
+    default=DEFAULTS.journal_max_bytes,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The journal drops its oldest entries past about this many bytes.",
+)
+@click.option(
+    "--admin-token",
+    envvar=ADMIN_TOKEN_ENV,
+    show_envvar=True,
+    default=None,
+    help="Every /_bgr/ request must then carry 'Authorization: Bearer TOKEN' (for a mock bound beyond loopback).",
+)
 def serve_command(
     host: str,
     port: int,
@@ -73,6 +88,8 @@ def serve_command(
     store: str,
     scenario: str | None,
     max_body_bytes: int,
+    journal_max_bytes: int,
+    admin_token: str | None,
 ) -> None:
     """Serve the mock OpenAI API under /v1 until interrupted."""
     try:
@@ -83,6 +100,8 @@ def serve_command(
             time_scale=time_scale,
             max_body_bytes=max_body_bytes,
             store=store,
+            journal_max_bytes=journal_max_bytes,
+            admin_token=admin_token or None,
         )
         rules = []
         if scenario:

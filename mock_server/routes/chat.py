@@ -27,6 +27,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     faults = await engage(request, state, facts)
     now = state.clock.now()
     completion_id = state.ids.next("chatcmpl-")
+    state.remember_ids()
     tokens = answer_tokens(state.config.seed, params.model, params.input_text, None, state.config.answer_tokens)
     spec = shaped_spec(TimelineSpec.from_timing(state.config.foreground), faults, len(tokens), jitter_seed=0)
     first_at = now + spec.first_token_seconds
