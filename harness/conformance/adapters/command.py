@@ -278,21 +278,22 @@ class CommandAdapter:
 
     async def _hello(self, environment: AgentEnvironment) -> None:
         request_id = self._next_id()
-        hello = {
-            "protocol": FIRST_PROTOCOL,
-            "type": "hello",
-            "id": request_id,
-            "environment": {
-                "base_url": environment.base_url,
-                "api_key": environment.api_key,
-                "model": environment.model,
-                "time_scale": environment.time_scale,
-            },
-        }
-        # Version 2: offered here, taken by a `ready` with protocol 2; a version 1 program ignores both.
-        hello["protocols"] = list(PROTOCOL_VERSIONS)
-        hello["tools"] = [environment.tool.spec] if environment.tool is not None else []
-        await self._send(hello)
+        await self._send(
+            {
+                "protocol": FIRST_PROTOCOL,
+                "type": "hello",
+                "id": request_id,
+                "environment": {
+                    "base_url": environment.base_url,
+                    "api_key": environment.api_key,
+                    "model": environment.model,
+                    "time_scale": environment.time_scale,
+                },
+                # Version 2: offered here, taken by a `ready` with protocol 2; a version 1 program ignores both.
+                "protocols": list(PROTOCOL_VERSIONS),
+                "tools": [environment.tool.spec] if environment.tool is not None else [],
+            }
+        )
         what = "hello"
         message = await self._receive(request_id, what, self.start_timeout)
         if message["type"] != "ready":
