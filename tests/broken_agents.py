@@ -7,7 +7,7 @@ from dataclasses import replace
 import orjson
 
 from harness.conformance.adapters.base import AgentReply, AgentUpdate
-from harness.conformance.adapters.openai_agent import OpenAIAgent
+from harness.conformance.adapters.openai_agent import OpenAIAgent, _reply
 
 
 class NullTooEarly(OpenAIAgent):
@@ -121,6 +121,71 @@ class ResumesFromFirstToken(OpenAIAgent):
             if response_id is not None and update.token is not None:
                 self._first_tokens.setdefault(response_id, update.token)
         return reply
+
+
+class RerunsToolOnResume(OpenAIAgent):
+    """Runs the conversation's tools again whenever it resumes a stream, to rebuild its state, as
+    agent-framework's resumed stream re-ran tools with side effects (its issue 8357)."""
+
+    name = "broken:reruns-tool-on-resume"
+
+    async def start(self, environment) -> None:
+        await super().start(environment)
+        self._calls_seen: list[tuple[str, str]] = []
+
+    async def _submit_outputs(self, response, *, stream):
+        self._calls_seen += [(i.arguments, i.call_id) for i in response.output if i.type == "function_call"]
+        return await super()._submit_outputs(response, stream=stream)
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        if token is not None and stream and self._environment is not None and self._environment.tool is not None:
+            for arguments, call_id in self._calls_seen:
+                self._environment.tool.execute(arguments, call_id=call_id)
+        return await super().run(prompt, token, stream=stream, max_updates=max_updates)
+
+
+class PollsInsteadOfSubmitting(OpenAIAgent):
+    """Keeps polling the response that called the tool instead of submitting its output: the continuation
+    token stands in for the tool's result, as in agent-framework's issue 5394 (one POST, then only GETs)."""
+
+    name = "broken:polls-instead-of-submitting"
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        if token is not None and not stream and (response_id := _response_id(token)) is not None:
+            response = await self.client.responses.retrieve(response_id)
+            if response.status == "completed" and any(item.type == "function_call" for item in response.output):
+                return AgentReply((AgentUpdate("", token, response.status),), token, response.status)
+            return _reply(response, self._now())
+        return await super().run(prompt, token, stream=stream, max_updates=max_updates)
+
+
+class SubmitsOutputTwice(OpenAIAgent):
+    """Runs the tool once but creates the follow-up twice (a retry with no idempotency key)."""
+
+    name = "broken:submits-output-twice"
+
+    async def _submit_outputs(self, response, *, stream):
+        first = await super()._submit_outputs(response, stream=stream)
+        if stream:
+            return first
+        original = await self.client.responses.retrieve(first.id)
+        # The same outputs again, without running the tool again: a second follow-up of the same turn.
+        return await self.client.responses.create(
+            model=self.model,
+            input=[
+                {"type": "function_call_output", "call_id": call_id, "output": output}
+                for call_id, output in _outputs_of(self._environment.tool, response)
+            ],
+            previous_response_id=response.id,
+            background=True,
+            tools=original.tools,
+        )
+
+
+def _outputs_of(tool, response) -> list[tuple[str, str]]:
+    """The outputs the tool already gave for the response's calls (from its record, not a new run)."""
+    given = {execution.call_id: execution.output for execution in tool.executions}
+    return [(item.call_id, given[item.call_id]) for item in response.output if item.type == "function_call"]
 
 
 def _response_id(token: str) -> str | None:

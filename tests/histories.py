@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.conformance.history import Call, History, ServerRecord, Update
+from harness.conformance.history import Call, History, ServerRecord, ToolExecution, Update
 
 RID = "resp_main0001"
 """The main response: the first one a `POST /v1/responses` created."""
@@ -69,6 +69,28 @@ def truth(text: str = TEXT, final_status: str = "completed", at_creation: str = 
     return {"text": text, "final_status": final_status, "status_at_creation": at_creation, "events": []}
 
 
+FOLLOW_UP = "resp_follow0001"
+"""The tool loop's follow-up: the response that got the tool's output and answers."""
+CALL_ID = "call_paris0001"
+PARIS = '{"city":"Paris"}'
+PARIS_WEATHER = "Paris: foggy, 1°C"
+
+
+def function_call(call_id: str = CALL_ID, arguments: str = PARIS) -> dict[str, str]:
+    return {"call_id": call_id, "name": "get_weather", "arguments": arguments}
+
+
+def tool_output(call_id: str = CALL_ID, output: str = PARIS_WEATHER) -> dict[str, str]:
+    return {"call_id": call_id, "output": output}
+
+
+def execution(
+    call_id: str | None = CALL_ID, arguments: str = PARIS, *, instance: int = 0, call: int = 1
+) -> ToolExecution:
+    """One run of the harness's tool, as the runner records it."""
+    return ToolExecution("get_weather", arguments, PARIS_WEATHER, instance, call, 1.0 + call, call_id)
+
+
 @dataclass
 class Builder:
     """Accumulates calls and journal entries; `build()` freezes them into a History."""
@@ -76,6 +98,7 @@ class Builder:
     text: str = TEXT
     final_status: str = "completed"
     token_budget_bytes: int | None = None
+    tool_executions: list[ToolExecution] = field(default_factory=list)
     finished_at_creation: bool = False
     """The backend finished the response before answering its create (the immediate case)."""
     scenario: str = "test-scenario"
@@ -145,6 +168,23 @@ class Builder:
             ending = self.final_status if final_status is None else final_status
             at_creation = ending if self.finished_at_creation else "queued"
             self.truths[response_id] = truth(self.text if text is None else text, ending, at_creation)
+        return self
+
+    def tool_turn(
+        self,
+        *,
+        at: float,
+        response_id: str,
+        calls: Sequence[dict[str, str]] = (),
+        outputs: Sequence[dict[str, str]] = (),
+        previous: str | None = None,
+        text: str = "",
+    ) -> Builder:
+        """A turn of a tool loop: a create whose truth holds the model's calls or the outputs it was given."""
+        self.create(at=at, response_id=response_id, text=text)
+        self.truths[response_id].update(
+            function_calls=list(calls), tool_outputs=list(outputs), previous_response_id=previous
+        )
         return self
 
     def poll(self, *, at: float, response_id: str = RID, status: int = 200) -> Builder:
@@ -236,4 +276,5 @@ class Builder:
             calls=tuple(self.calls),
             server=ServerRecord(tuple(self.journal), dict(self.truths)),
             token_budget_bytes=self.token_budget_bytes,
+            tool_executions=tuple(self.tool_executions),
         )

@@ -12,6 +12,7 @@ from typing import Any
 from harness.conformance.adapters.base import AgentAdapter, AgentReply, Unsupported
 from harness.conformance.history import SELF_POLL_MARK, Call, Stopped, Update
 from harness.conformance.scenarios import DEFAULT_PROMPT, ConformanceScenario, Step, script_of
+from harness.conformance.tool import HarnessTool
 from mock_server import Clock
 
 FOREIGN_TOKEN = "eyJyZXNwb25zZUlkIjoicmVzcF9mb3JlaWduMDAwMSIsInNlcXVlbmNlTnVtYmVyIjozfQ=="
@@ -31,6 +32,8 @@ class Caller:
     """Notes a moment in the backend's journal (on its clock), so checks can time the agent from it."""
     stopped: Stopped | None = None
     """The step the agent could not do, where the script stopped early."""
+    tool: HarnessTool | None = None
+    """The tool the agent was given: told which instance and call is running, so each execution says so."""
     _t0: float = 0.0
     _stream_tokens: list[str] = field(default_factory=list)
 
@@ -83,12 +86,18 @@ class Caller:
             if self.mark is not None:
                 await self.mark(SELF_POLL_MARK)
             started = self.now()
+            self._tell_tool()
             asked = {"max_polls": int(params.get("max_polls", DEFAULT_MAX_POLLS))}
             asked["deadline_seconds"] = params.get("deadline_seconds")
             reply = await poll(token, **asked)
             self._record("self-poll", reply, sent_prompt=False, token=token, stream=False, started=started, asked=asked)
         elif step.kind == "foreign-token":
             await self._call("foreign-token", prompt=None, token=FOREIGN_TOKEN, stream=False)
+
+    def _tell_tool(self) -> None:
+        """The tool runs inside the agent's own calls: each execution is attributed to the call being made."""
+        if self.tool is not None:
+            self.tool.instance, self.tool.call = self.instance, len(self.calls)
 
     def _resume_token(self, which: str) -> str | None:
         """`last`: the last update's token, as the lesson says; `last-non-null`: the last token the
@@ -103,6 +112,7 @@ class Caller:
         self, step: str, *, prompt: str | None, token: str | None, stream: bool, limit: int | None = None
     ) -> None:
         started = self.now()
+        self._tell_tool()
         reply = await self.adapter.run(prompt, token, stream=stream, max_updates=limit)
         asked = {"max_updates": limit} if stream and limit is not None else {}
         self._record(

@@ -41,11 +41,42 @@ class DeliveryMap:
 
 
 def main_response_id(history: History) -> str | None:
-    """The response the scenario is about: the first one created (later ones are resends)."""
+    """The response the scenario started: the first one created (later ones are resends or continuations)."""
     for response_id in history.server.created_response_ids():
         if response_id in history.server.truths:
             return response_id
     return None
+
+
+def conversation_ids(history: History) -> list[str]:
+    """The main response and the responses that continue it, in order: a tool loop's turns.
+
+    A later response continues the conversation when it names the current turn as its
+    `previous_response_id`, or submits outputs for the current turn's tool calls (the conversation
+    resent as input). Other responses (resends, retries) are not part of it. When a turn is
+    continued twice (an output submitted twice), the conversation goes on from the later one.
+    """
+    first = main_response_id(history)
+    if first is None:
+        return []
+    truths = history.server.truths
+    created = [rid for rid in history.server.created_response_ids() if rid in truths]
+    turns = [first]
+    for response_id in created[created.index(first) + 1 :]:
+        truth = truths[response_id]
+        current = truths[turns[-1]]
+        asked = {call["call_id"] for call in current.get("function_calls", ())}
+        answered = {output["call_id"] for output in truth.get("tool_outputs", ())}
+        continues = truth.get("previous_response_id") in turns or bool(asked & answered)
+        if continues and response_id not in turns:
+            turns.append(response_id)
+    return turns
+
+
+def answer_response_id(history: History) -> str | None:
+    """The response whose text is the final answer: the conversation's last turn."""
+    turns = conversation_ids(history)
+    return turns[-1] if turns else None
 
 
 def delivery_map(history: History, *, complete: bool | None = None) -> DeliveryMap:
@@ -54,7 +85,7 @@ def delivery_map(history: History, *, complete: bool | None = None) -> DeliveryM
     `complete`: whether the caller was told the answer is complete (its last token is null);
     if so, truth never delivered by then is a `skip` at the end. Defaults to the last call's token.
     """
-    response_id = main_response_id(history)
+    response_id = answer_response_id(history)
     truth = history.server.truths[response_id]["text"] if response_id else ""
     segments: list[Segment] = []
     furthest = 0  # end of the longest prefix of the truth delivered so far

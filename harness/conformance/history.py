@@ -11,9 +11,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-HISTORY_VERSION = 2
+HISTORY_VERSION = 3
 """2: what the caller asked of each call (`Call.asked`), the step the agent could not do (`History.stopped`)
-and the declared token budget replace the scenario's `expectations`."""
+and the declared token budget replace the scenario's `expectations`. 3: the harness tool's executions
+(`History.tool_executions`); a version 2 history reads as one in which the tool never ran."""
+READABLE_VERSIONS = (2, HISTORY_VERSION)
 SELF_POLL_MARK = "self-poll asked"
 """Journal mark (method MARK) made right before an agent is asked to poll on its own: its first wait starts there."""
 
@@ -69,6 +71,25 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolExecution:
+    """One run of the harness's tool by the agent under test."""
+
+    name: str
+    arguments: str
+    """Canonical JSON (`canonical_arguments`), or the text given when it was not JSON."""
+    output: str
+    """What the tool returned (the agent should submit it)."""
+    agent_instance: int
+    """Which agent instance ran it; a restart starts a new one."""
+    call: int
+    """Index of the caller's call during which it ran (the call being made when it ran)."""
+    at: float
+    """Scenario seconds since the scenario started."""
+    call_id: str | None = None
+    """The model's `call_id`, when the agent says which call it is executing (frameworks often do not)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ServerRecord:
     journal: tuple[dict[str, Any], ...] = ()
     """Journal entries (as the mock's admin API gives them) for this scenario only."""
@@ -105,6 +126,8 @@ class History:
     """Set when the script stopped early because the agent cannot do a step; checks that need the step skip."""
     token_budget_bytes: int | None = None
     """The token size the scenario declared (`token-size`); None: the check's default."""
+    tool_executions: tuple[ToolExecution, ...] = ()
+    """Every run of the harness's tool (`get_weather`) by the agent, in order."""
     version: int = HISTORY_VERSION
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,8 +135,8 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
-        if data.get("version") != HISTORY_VERSION:
-            raise ValueError(f"history version {data.get('version')!r} is not {HISTORY_VERSION}")
+        if data.get("version") not in READABLE_VERSIONS:
+            raise ValueError(f"history version {data.get('version')!r} is not one of {READABLE_VERSIONS}")
         calls = tuple(
             Call(**{**call, "updates": tuple(Update(**update) for update in call["updates"])}) for call in data["calls"]
         )
@@ -128,6 +151,7 @@ class History:
             server=server,
             stopped=Stopped(**stopped) if stopped is not None else None,
             token_budget_bytes=data.get("token_budget_bytes"),
+            tool_executions=tuple(ToolExecution(**execution) for execution in data.get("tool_executions", ())),
         )
 
     def calls_of(self, step: str) -> tuple[Call, ...]:

@@ -2,10 +2,11 @@
 
 Scenarios played at once on one mock interleave in its journal, so a scenario's history keeps
 only what it can prove is its own: a request whose input holds its marker, any request about a
-response such a request created or about a response id the caller itself handed over, and the
-marks it made. The same filter applies however many scenarios ran, so a verdict does not depend
-on it; what no scenario can claim (a request that carries neither its input nor a known id) is
-left out of every history.
+response such a request created or about a response id the caller itself handed over, a request
+that continues such a response (`previous_response_id`: a tool loop's follow-up, whose input is
+only the tool's output), and the marks it made. The same filter applies however many scenarios
+ran, so a verdict does not depend on it; what no scenario can claim (a request that carries
+neither its input nor a known id) is left out of every history.
 """
 
 from __future__ import annotations
@@ -34,12 +35,21 @@ def own_entries(
     entries = list(journal)
     ids = set(handed_over)
     ids.update(entry["response_id"] for entry in entries if entry.get("response_id") and _carries(entry, marker))
+    for entry in entries:  # oldest first, so a follow-up of a follow-up is found too
+        if entry.get("response_id") and _continues(entry, ids):
+            ids.add(entry["response_id"])
     return tuple(
         entry
         for entry in entries
         if (entry["index"] in marks if entry["method"] == "MARK" else entry.get("response_id") in ids)
         or _carries(entry, marker)
+        or _continues(entry, ids)
     )
+
+
+def _continues(entry: dict[str, Any], ids: Collection[str]) -> bool:
+    previous = (entry.get("body") or {}).get("previous_response_id")
+    return isinstance(previous, str) and previous in ids
 
 
 def response_id_in(token: str) -> str | None:

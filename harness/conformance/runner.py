@@ -30,6 +30,7 @@ from harness.conformance.scenarios import (
 )
 from harness.conformance.schedule import QUIET_SECONDS, Plan, concurrent_plan
 from harness.conformance.target import DEFAULT_TIME_SCALE, Target, open_target
+from harness.conformance.tool import HarnessTool
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
@@ -136,13 +137,14 @@ async def run_scenario(
     position = await admin.recent_position()
     rule_ids = [await admin.add_rule(rule) for rule in bound_rules(scenario, marker)]
     adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
-    environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock)
+    tool = HarnessTool(target.clock)
+    environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock, tool)
     marks: list[int] = []
 
     async def mark(label: str) -> None:
         marks.append(await admin.mark(label))
 
-    caller = Caller(adapter, target.clock, mark=mark)
+    caller = Caller(adapter, target.clock, mark=mark, tool=tool)
     error = None
     try:
         await adapter.start(environment)
@@ -173,6 +175,7 @@ async def run_scenario(
         server=ServerRecord(journal, truths),
         stopped=caller.stopped,
         token_budget_bytes=script.token_budget_bytes,
+        tool_executions=tuple(tool.executions),
     )
     checks = tuple(judge(check_id, history) for check_id in script.checks) if error is None else ()
     return scenario_result(

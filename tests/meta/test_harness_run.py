@@ -48,6 +48,10 @@ async def test_reference_agent_passes_every_must_check_of_every_suite() -> None:
         (broken_agents.ResendsPrompt, "poll-to-completion", "poll-without-input"),
         (broken_agents.FailureAsEmptySuccess, "failed-ending", "terminal-honesty"),
         (broken_agents.FailureAsEmptySuccess, "incomplete-stream", "terminal-honesty"),
+        (broken_agents.RerunsToolOnResume, "resume-after-submission", "tool-call-once"),
+        (broken_agents.PollsInsteadOfSubmitting, "polled-tool-loop", "tool-call-once"),
+        (broken_agents.SubmitsOutputTwice, "polled-tool-loop", "tool-call-once"),
+        (broken_agents.SubmitsOutputTwice, "parallel-tool-calls", "tool-call-once"),
     ],
 )
 async def test_broken_agents_fail_with_the_expected_check(agent, scenario: str, check_id: str) -> None:

@@ -19,14 +19,19 @@ from harness.conformance.checks import CHECKS
 from harness.conformance.history import History, Stopped
 from harness.conformance.results import CheckResult, Level, Status
 from tests.histories import (
+    CALL_ID,
+    FOLLOW_UP,
     PIECES,
     RID,
     TEXT,
     Builder,
     deltas,
+    execution,
+    function_call,
     opening,
     sized_token,
     token,
+    tool_output,
 )
 
 SHOULD_CHECKS = {"backoff", "timeout", "token-size", "token-scope"}
@@ -494,6 +499,87 @@ def honesty_skip_completed() -> History:
 # --- the table ---------------------------------------------------------------------------
 
 
+# --- tool-call-once ----------------------------------------------------------------------------
+
+
+def tool_loop(
+    *,
+    executions: tuple[int, ...] = (1,),
+    submissions: int = 1,
+    call_ids: bool = True,
+    instance_of_run: int = 0,
+) -> Builder:
+    """The model calls get_weather in RID; the agent runs it during the given calls and submits its
+    output `submissions` times (follow-ups FOLLOW_UP, FOLLOW_UP-2, ...), then polls the last to TEXT."""
+    builder = Builder().tool_turn(at=0.0, response_id=RID, calls=[function_call()])
+    builder.poll(at=2.0)
+    builder.call("start", token_out=token(0))
+    for number in range(submissions):
+        follow_up = FOLLOW_UP if number == 0 else f"{FOLLOW_UP}-{number + 1}"
+        builder.tool_turn(at=2.1 + number, response_id=follow_up, outputs=[tool_output()], previous=RID, text=TEXT)
+    last = FOLLOW_UP if submissions <= 1 else f"{FOLLOW_UP}-{submissions}"
+    if submissions:
+        builder.call("poll", token_out=token(0, last))
+        builder.poll(at=5.0, response_id=last)
+        builder.call("poll", text=TEXT, token_out=None, status="completed")
+    else:
+        builder.polls((2.0, 2.0, 2.0), start=2.0)
+        for _ in range(3):
+            builder.call("poll", token_out=token(0))
+    builder.tool_executions = [
+        execution(CALL_ID if call_ids else None, instance=instance_of_run, call=call) for call in executions
+    ]
+    return builder
+
+
+def tco_ok_polled() -> History:
+    return tool_loop().build()
+
+
+def tco_ok_matched_by_arguments() -> History:
+    return tool_loop(call_ids=False).build()
+
+
+def tco_ok_after_a_restart() -> History:
+    return tool_loop(instance_of_run=1).build()
+
+
+def tco_ok_two_parallel_calls() -> History:
+    other = function_call("call_oslo0001", '{"city":"Oslo"}')
+    builder = Builder().tool_turn(at=0.0, response_id=RID, calls=[function_call(), other])
+    builder.call("start", token_out=token(0))
+    outputs = [tool_output(), tool_output("call_oslo0001", "Oslo: snowing")]
+    builder.tool_turn(at=2.0, response_id=FOLLOW_UP, outputs=outputs, previous=RID, text=TEXT)
+    builder.call("poll", token_out=token(0, FOLLOW_UP))
+    builder.call("poll", text=TEXT, token_out=None, status="completed")
+    # Run in the other order, one without a call id: each call still ran once.
+    builder.tool_executions = [execution("call_oslo0001", '{"city":"Oslo"}'), execution(None)]
+    return builder.build()
+
+
+def tco_bad_rerun_on_resume() -> History:
+    return tool_loop(executions=(1, 2)).build()
+
+
+def tco_bad_never_submitted() -> History:
+    """The continuation token stands in for the output: the first response is polled again and again."""
+    return tool_loop(submissions=0, executions=()).build()
+
+
+def tco_bad_submitted_twice() -> History:
+    return tool_loop(submissions=2).build()
+
+
+def tco_bad_extra_run() -> History:
+    builder = tool_loop()
+    builder.tool_executions.append(execution(None, '{"city":"Rome"}', call=2))
+    return builder.build()
+
+
+def tco_unknown_out_of_sight() -> History:
+    return tool_loop(executions=()).build()
+
+
 @dataclass(frozen=True)
 class Case:
     check: str
@@ -582,6 +668,19 @@ CASES = [
     Case("terminal-honesty", honesty_bad_cancelled_as_completed, FAIL, "reported as success: status='completed'"),
     Case("terminal-honesty", honesty_bad_never_reported, FAIL, "still returned a token"),
     Case("terminal-honesty", honesty_skip_completed, SKIP, "the response ended completed"),
+    Case("tool-call-once", tco_ok_polled, OK, f"ran 1x (instance 0 call 1), output submitted 1x in {FOLLOW_UP}"),
+    Case("tool-call-once", tco_ok_matched_by_arguments, OK, "ran 1x"),
+    Case("tool-call-once", tco_ok_after_a_restart, OK, "ran 1x (instance 1 call 1)"),
+    Case("tool-call-once", tco_ok_two_parallel_calls, OK, "call_oslo0001 get_weather"),
+    Case("tool-call-once", tco_bad_rerun_on_resume, FAIL, f"{CALL_ID}: ran 2 times"),
+    Case("tool-call-once", tco_bad_never_submitted, FAIL, f"{CALL_ID}: output submitted 0 times"),
+    Case("tool-call-once", tco_bad_submitted_twice, FAIL, f"{CALL_ID}: output submitted 2 times"),
+    Case("tool-call-once", tco_bad_extra_run, FAIL, 'an extra run of get_weather({"city":"Rome"})'),
+    Case("tool-call-once", tco_unknown_out_of_sight, UNKNOWN, "the harness's tool never ran"),
+    Case("tool-call-once", nmd_ok_polls, SKIP, "the model called no tool"),
+    # The final answer of a tool loop is the last turn's text: the other checks judge it, not the call.
+    Case("null-means-done", tco_ok_polled, OK, "tokens null exactly at the end"),
+    Case("token-persistable", tco_ok_polled, SKIP, "restart"),
 ]
 
 
@@ -593,7 +692,7 @@ def test_check_verdict(case: Case) -> None:
 
 
 def test_every_check_has_a_passing_and_a_failing_fixture() -> None:
-    assert len(CHECKS) == 10
+    assert len(CHECKS) == 11
     for check_id, check in CHECKS.items():
         statuses = {case.status for case in CASES if case.check == check_id}
         broken = Status.WARNING if check_id in SHOULD_CHECKS else Status.FAILURE
@@ -708,6 +807,28 @@ def test_history_round_trips_through_json() -> None:
     assert again == history
     assert again.calls[1].updates[0].token == token(LAST_BEFORE_CUT + 1)
     assert [judge(check_id, again) for check_id in CHECKS] == [judge(check_id, history) for check_id in CHECKS]
+
+
+def test_history_with_tool_runs_round_trips_and_a_version_2_history_reads_without_them() -> None:
+    history = tco_ok_two_parallel_calls()
+    again = History.from_dict(json.loads(json.dumps(history.as_dict())))
+    assert again == history and again.tool_executions[0].call_id == "call_oslo0001"
+    data = history.as_dict()
+    data["version"] = 2
+    del data["tool_executions"]
+    assert History.from_dict(data).tool_executions == ()
+
+
+def test_a_conversation_is_the_main_response_and_its_continuations() -> None:
+    from harness.conformance.delivery import answer_response_id, conversation_ids, main_response_id
+
+    builder = tool_loop(submissions=2)
+    builder.create(at=9.0, response_id="resp_unrelated")  # a resend: not part of the conversation
+    history = builder.build()
+    assert main_response_id(history) == RID
+    assert conversation_ids(history) == [RID, FOLLOW_UP, f"{FOLLOW_UP}-2"]
+    assert answer_response_id(history) == f"{FOLLOW_UP}-2"
+    assert conversation_ids(nmd_ok_polls()) == [RID]
 
 
 def test_history_from_another_version_is_refused() -> None:

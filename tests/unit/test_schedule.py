@@ -56,6 +56,22 @@ def test_a_scenario_keeps_its_own_entries_of_an_interleaved_journal() -> None:
     assert [e["index"] for e in own_entries(journal, mine, {6}, [foreign])] == [0, 1, 5, 6, 7, 8]
 
 
+def test_a_tool_loop_follow_up_is_kept_by_what_it_continues() -> None:
+    """A follow-up's input is only the tool's output (no marker): its previous_response_id makes it this one's."""
+    mine, theirs = "[bgr:a:1]", "[bgr:b:2]"
+    journal = [
+        entry(0, "POST", "/v1/responses", "resp_a", input_preview=f"Hi {mine}"),
+        entry(1, "POST", "/v1/responses", "resp_b", input_preview=f"Hi {theirs}"),
+        entry(2, "POST", "/v1/responses", "resp_a2", previous_response_id="resp_a", input_preview="[{'call_id': ...}]"),
+        entry(3, "POST", "/v1/responses", "resp_b2", previous_response_id="resp_b", input_preview="[{'call_id': ...}]"),
+        entry(4, "GET", "/v1/responses/resp_a2", "resp_a2"),
+        entry(5, "POST", "/v1/responses", "resp_a3", previous_response_id="resp_a2"),
+        entry(6, "POST", "/v1/responses", None, previous_response_id="resp_a3"),  # refused: kept by what it continues
+    ]
+    assert [e["index"] for e in own_entries(journal, mine, set())] == [0, 2, 4, 5, 6]
+    assert [e["index"] for e in own_entries(journal, theirs, set())] == [1, 3]
+
+
 def test_a_preview_cut_inside_the_marker_still_names_its_scenario() -> None:
     marker = "[bgr:a-long-scenario-id:0123abcd]"
 

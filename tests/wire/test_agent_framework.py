@@ -93,3 +93,39 @@ async def test_background_stream_through_a_connection_drop_resumed_with_its_last
 
 def _appended_text(updates: list) -> str:
     return "".join(c.text for u in updates for c in u.contents if c.type == "text" and c.merge_mode == "append")
+
+
+async def test_background_tool_loop_with_the_harness_tool_polled_to_the_answer() -> None:
+    """The framework's own function-invocation loop, with the harness's get_weather as its function tool."""
+    from harness.conformance.adapters.agent_framework import AgentFrameworkAgent
+    from harness.conformance.adapters.base import AgentEnvironment
+    from harness.conformance.tool import HarnessTool, weather_report
+    from mock_server import Clock
+
+    rule = {
+        "match": {"input_contains": "[weather]"},
+        "faults": [{"type": "tool_calls", "arguments": '{"city":"Lima"}'}],
+    }
+    async with MockServer(CONFIG) as server:
+        server.state.rules.add(decode_rule(rule))
+        clock = Clock(1.0)
+        tool = HarnessTool(clock)
+        agent = AgentFrameworkAgent()
+        await agent.start(AgentEnvironment(server.base_url, "test-key", "gpt-4o", clock, tool))
+        reply = await agent.run("[weather] Lima?", None, stream=False)
+        polls = 0
+        while reply.token is not None:
+            assert polls < MAX_POLLS and reply.error is None, reply
+            await asyncio.sleep(0.01)
+            polls += 1
+            reply = await agent.run(None, reply.token, stream=False)
+        await agent.close()
+
+        posts = [entry for entry in server.journal() if entry.method == "POST"]
+        first, follow_up = (server.ground_truth(entry.response_id) for entry in posts)
+        (call,) = first["function_calls"]
+        assert [(e.name, e.arguments) for e in tool.executions] == [("get_weather", '{"city":"Lima"}')]
+        # The output reached the model once, with previous_response_id, and its answer reached the caller.
+        assert follow_up["tool_outputs"] == [{"call_id": call["call_id"], "output": weather_report("Lima")}]
+        assert follow_up["previous_response_id"] == posts[0].response_id
+        assert reply.updates[0].text == follow_up["text"]

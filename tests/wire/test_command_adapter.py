@@ -65,7 +65,8 @@ def test_the_adapter_has_the_agent_interface() -> None:
 
 async def test_hello_gets_the_driver_name(driver: CommandAdapter) -> None:
     assert driver.program_name == "python-openai-responses"
-    assert driver.ready_message["protocol"] == 1
+    # The harness offers protocol 2 in its hello; the example driver takes it.
+    assert driver.ready_message["protocol"] == 2 == driver.protocol
 
 
 async def test_background_run_polled_until_the_token_is_null(driver: CommandAdapter, mock: ServerThread) -> None:
@@ -255,9 +256,9 @@ async def test_program_that_dies_in_the_middle_of_a_run() -> None:
 
 
 async def test_wrong_protocol_version() -> None:
-    code = "import json; print(json.dumps({'type': 'ready', 'id': 1, 'protocol': 2, 'name': 'x'}), flush=True); input()"
+    code = "import json; print(json.dumps({'type': 'ready', 'id': 1, 'protocol': 3, 'name': 'x'}), flush=True); input()"
     adapter = CommandAdapter(python_program(code))
-    await expect_failure(adapter, lambda: adapter.start(environment()), "protocol 2")
+    await expect_failure(adapter, lambda: adapter.start(environment()), "protocol 3")
 
 
 async def test_too_many_updates_for_a_cut() -> None:
@@ -313,3 +314,62 @@ async def test_stderr_is_kept_apart_from_the_protocol() -> None:
     assert reply.updates[0].text == "a"
     await adapter.close()
     assert adapter.stderr_tail[-1] == "log line"
+
+
+# --- protocol 2: the harness's tool -------------------------------------------------------------
+
+ECHO_REQUESTS = """
+import json, sys
+def send(**message):
+    print(json.dumps({"protocol": 1, **message}), flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    if request["type"] == "hello":
+        send(type="ready", id=request["id"], name="version-1")
+    else:
+        send(type="result", id=request["id"], text=json.dumps(request), token=None)
+"""
+
+
+async def test_a_version_1_program_is_spoken_to_in_version_1() -> None:
+    adapter = CommandAdapter(python_program(ECHO_REQUESTS), timeout=5.0)
+    await adapter.start(environment())
+    try:
+        reply = await adapter.run("hi", None, stream=False)
+    finally:
+        await adapter.close()
+    assert adapter.protocol == 1
+    assert json.loads(reply.updates[0].text)["protocol"] == 1
+
+
+async def test_a_tool_call_from_a_version_1_program_is_a_protocol_error() -> None:
+    adapter = fake_driver("send(type='tool_call', id=rid, name='get_weather', arguments='{}')")
+    await adapter.start(environment())
+    await expect_failure(adapter, lambda: adapter.run("hi", None, stream=False), "sent a 'tool_call' line")
+
+
+async def test_the_driver_runs_its_tool_loop_through_the_harness_tool(mock: ServerThread) -> None:
+    from harness.conformance.tool import HarnessTool, weather_report
+
+    rule = {
+        "match": {"input_contains": "[weather]"},
+        "faults": [{"type": "tool_calls", "arguments": '{"city":"Oslo"}'}],
+    }
+    mock.call(lambda: mock.server.state.rules.add(decode_rule(rule)))
+    tool = HarnessTool(Clock(1.0))
+    adapter = CommandAdapter(DRIVER, timeout=30.0)
+    base = environment(mock)
+    await adapter.start(AgentEnvironment(base.base_url, base.api_key, base.model, base.clock, tool))
+    try:
+        first = await adapter.run("[weather] Oslo?", None, stream=False)
+        final, _ = await poll_to_the_end(adapter, first)
+    finally:
+        await adapter.close()
+    assert final.status == "completed" and final.updates[0].text
+    first_id, follow_up_id = [entry.response_id for entry in mock.journal() if entry.method == "POST"]
+    (call,) = mock.ground_truth(first_id)["function_calls"]
+    assert [(e.name, e.arguments, e.call_id) for e in tool.executions] == [
+        ("get_weather", '{"city":"Oslo"}', call["call_id"])
+    ]
+    outputs = mock.ground_truth(follow_up_id)["tool_outputs"]
+    assert outputs == [{"call_id": call["call_id"], "output": weather_report("Oslo")}]

@@ -4,6 +4,10 @@ Background mode is `options={"background": True}`; polling and resuming pass
 `options={"continuation_token": token}` and no prompt. The framework's token is a plain
 dict, so it is serialized as JSON, the way a user would store it. The framework has no
 poller of its own (the caller sleeps), so this adapter offers none.
+
+The agent gets the harness's `get_weather` as a function tool (`agent_framework.tool`), the way
+its documentation registers tools; the framework's own function-invocation loop decides when
+to run it and what to send back, so what `tool-call-once` judges is the framework's loop.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import contextlib
 import json
 from typing import Any
 
-from agent_framework import Agent
+from agent_framework import Agent, FunctionTool, tool
 from agent_framework.openai import OpenAIChatClient
 
 from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
@@ -29,7 +33,8 @@ class AgentFrameworkAgent:
     async def start(self, environment: AgentEnvironment) -> None:
         self._environment = environment
         client = OpenAIChatClient(model=environment.model, api_key=environment.api_key, base_url=environment.base_url)
-        self._agent = Agent(client=client, name="bgr-agent-under-test")
+        tools = [_function_tool(environment)] if environment.tool is not None else None
+        self._agent = Agent(client=client, name="bgr-agent-under-test", tools=tools)
         self._session = self._agent.create_session()
 
     def _now(self) -> float:
@@ -92,6 +97,25 @@ class AgentFrameworkAgent:
             with contextlib.suppress(Exception):
                 await stream.close()
         return AgentReply(tuple(updates), updates[-1].token if updates else None)
+
+
+def _function_tool(environment: AgentEnvironment) -> FunctionTool:
+    """The harness's tool as a framework function tool: each time the framework runs it, the harness counts it."""
+    harness_tool = environment.tool
+    assert harness_tool is not None
+
+    def get_weather(city: str) -> str:
+        return harness_tool.execute({"city": city})
+
+    spec = harness_tool.spec
+    registered: FunctionTool = tool(
+        get_weather,
+        name=spec["name"],
+        description=spec["description"],
+        schema=spec["parameters"],
+        approval_mode="never_require",
+    )  # type: ignore[assignment]
+    return registered
 
 
 def _event_type(update: Any) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.client.agent import Agent, AgentError, AgentReply, AgentUpdate
+from harness.conformance.tool import HarnessTool
 from mock_server import Clock
 
 __all__ = [
@@ -46,6 +47,8 @@ class AgentEnvironment:
     api_key: str
     model: str
     clock: Clock
+    tool: HarnessTool | None = None
+    """The harness's tool (`get_weather`): an agent registers it, and runs it through `tool.execute`."""
 
     @property
     def time_scale(self) -> float:

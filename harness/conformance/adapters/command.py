@@ -5,6 +5,11 @@ request line and reads reply lines until the request's final line. Everything th
 says is checked against the protocol, and every read has a deadline, so a program that dies,
 hangs or prints something else becomes a clear `AgentError` (naming the command and the
 last lines of its stderr) instead of a hang. Tokens stay opaque strings end to end.
+
+Version 2 adds the harness's tool: `hello` offers version 2 and the tool's schema, a program
+that answers `ready` with protocol 2 may send `tool_call` lines during a run, and the harness runs
+the tool (counting it) and answers each with a `tool_output` line. A version 1 program is spoken
+to in version 1 throughout, exactly as before.
 """
 
 from __future__ import annotations
@@ -30,7 +35,11 @@ from harness.conformance.adapters.base import (
 
 MAX_WAIT_SECONDS = 30.0
 """The lesson's cap: the longest a poller of the program may wait between two polls, in scenario seconds."""
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""The newest version the harness speaks; it speaks every one of `PROTOCOL_VERSIONS`."""
+PROTOCOL_VERSIONS = (1, 2)
+FIRST_PROTOCOL = 1
+"""Every program understands version 1: `hello` is written in it, and offers the newer ones."""
 DEFAULT_TIMEOUT = 60.0
 """Seconds the program may take to write its next line."""
 DEFAULT_STOP_TIMEOUT = 5.0
@@ -90,6 +99,8 @@ class CommandAdapter:
         self.program_name: str | None = None
         """The name the program gave in its `ready` line."""
         self.ready_message: dict[str, Any] = {}
+        self.protocol = FIRST_PROTOCOL
+        """The version the program answered `ready` with; the harness's lines carry it."""
         self._environment: AgentEnvironment | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._stderr_task: asyncio.Task[None] | None = None
@@ -155,7 +166,7 @@ class CommandAdapter:
             assert self._environment is not None
             request_id = self._next_id()
             message = {
-                "protocol": PROTOCOL_VERSION,
+                "protocol": self.protocol,
                 "type": "poll_until_done",
                 "id": request_id,
                 "token": token,
@@ -170,7 +181,7 @@ class CommandAdapter:
         request_id = self._next_id()
         limit = max_updates if stream else None
         message = {
-            "protocol": PROTOCOL_VERSION,
+            "protocol": self.protocol,
             "type": "run",
             "id": request_id,
             "prompt": prompt,
@@ -208,6 +219,8 @@ class CommandAdapter:
                         received_at=received_at,
                     )
                 )
+            elif kind == "tool_call" and self.protocol >= 2:
+                await self._run_tool(message, what)
             elif kind == "result":
                 return await self._reply(message, updates, stream=stream, limit=limit, what=what, at=received_at)
             elif kind == "unsupported":
@@ -215,6 +228,21 @@ class CommandAdapter:
                 raise Unsupported(f"{self.name}: {one_line(reason)}")
             else:
                 await self._fail(f"sent a {kind!r} line in answer to {what}: {_show(message)}")
+
+    async def _run_tool(self, message: dict[str, Any], what: str) -> None:
+        """The program's agent runs the harness's tool: run it (the harness counts it) and send its output."""
+        name = await self._field(message, "name", str, what)
+        arguments = message.get("arguments", ...)
+        if arguments is ... or not isinstance(arguments, str | dict):
+            await self._fail(f"sent a tool_call without 'arguments' (a JSON string) for {what}: {_show(message)}")
+        call_id = await self._field(message, "call_id", str, what, default=None, nullable=True)
+        tool = self._environment.tool if self._environment is not None else None
+        if tool is not None and name == tool.name:
+            output = tool.execute(arguments, call_id=call_id)
+        else:
+            output = f"error: the harness has no tool named {name!r}"
+        reply = {"protocol": self.protocol, "type": "tool_output", "id": message["id"], "call_id": call_id}
+        await self._send({**reply, "output": output})
 
     async def _reply(
         self,
@@ -252,7 +280,7 @@ class CommandAdapter:
         request_id = self._next_id()
         await self._send(
             {
-                "protocol": PROTOCOL_VERSION,
+                "protocol": FIRST_PROTOCOL,
                 "type": "hello",
                 "id": request_id,
                 "environment": {
@@ -261,21 +289,26 @@ class CommandAdapter:
                     "model": environment.model,
                     "time_scale": environment.time_scale,
                 },
+                # Version 2: offered here, taken by a `ready` with protocol 2; a version 1 program ignores both.
+                "protocols": list(PROTOCOL_VERSIONS),
+                "tools": [environment.tool.spec] if environment.tool is not None else [],
             }
         )
         what = "hello"
         message = await self._receive(request_id, what, self.start_timeout)
         if message["type"] != "ready":
             await self._fail(f"answered hello with a {message['type']!r} line instead of ready: {_show(message)}")
-        if message.get("protocol") != PROTOCOL_VERSION:
+        if message.get("protocol") not in PROTOCOL_VERSIONS or isinstance(message.get("protocol"), bool):
             await self._fail(
-                f"speaks protocol {message.get('protocol')!r}, the harness speaks {PROTOCOL_VERSION}: {_show(message)}"
+                f"speaks protocol {message.get('protocol')!r}, the harness speaks "
+                f"{' or '.join(map(str, PROTOCOL_VERSIONS))}: {_show(message)}"
             )
         name = await self._field(message, "name", str, what)
         if not name.strip():
             await self._fail(f"gave an empty name in its ready line: {_show(message)}")
         self.program_name = name
         self.ready_message = message
+        self.protocol = message["protocol"]
 
     # -- the process -------------------------------------------------------------------------
 
@@ -293,6 +326,7 @@ class CommandAdapter:
         self._broken = None
         self.program_name = None
         self.ready_message = {}
+        self.protocol = FIRST_PROTOCOL
         try:
             self._process = await asyncio.create_subprocess_shell(
                 self.command,
@@ -411,7 +445,7 @@ class CommandAdapter:
                 )
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                 await self._fail(f"wrote a JSON line that is not an object with a string 'type': {_show(message)}")
-            if "protocol" in message and message["protocol"] != PROTOCOL_VERSION:
+            if "protocol" in message and message["protocol"] not in PROTOCOL_VERSIONS:
                 await self._fail(f"wrote a line for protocol {message['protocol']!r}: {_show(message)}")
             if message["type"] == "fatal":
                 reason = message.get("message")

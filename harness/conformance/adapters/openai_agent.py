@@ -3,6 +3,12 @@
 Its token is JSON `{"response_id": ..., "sequence_number": N}` (the sequence number only when
 streaming); it resumes with `starting_after`, polls with backoff 1, 2, 4, ... 30 s under a
 bound, and reports failed, incomplete and cancelled endings as errors with their status.
+
+It offers the model the harness's tool and runs the tool loop itself: when a response ends
+`completed` with function calls, it runs each call once and creates the follow-up
+(`previous_response_id` and the outputs) in the same call, so its token moves on to the
+follow-up. A token naming a response therefore means "its calls are not submitted yet", which
+is what makes a restart or a resume run each call exactly once.
 """
 
 from __future__ import annotations
@@ -72,9 +78,13 @@ class OpenAIAgent:
             if stream:
                 return await self._stream(prompt, state, max_updates)
             if state is None:
-                response = await self.client.responses.create(model=self.model, input=prompt or "", background=True)
+                response = await self.client.responses.create(
+                    model=self.model, input=prompt or "", background=True, **self._tools()
+                )
             else:
                 response = await self.client.responses.retrieve(state["response_id"])
+            while _function_calls(response):
+                response = await self._submit_outputs(response, stream=False)
             return _reply(response, self._now())
         except APIStatusError as error:
             return AgentReply((), token, error=one_line(str(error)), retry_after=_retry_after(error))
@@ -92,10 +102,44 @@ class OpenAIAgent:
         except PollTimeout as timeout:
             return timeout.as_reply()
 
-    async def _stream(self, prompt: str | None, state: dict[str, Any] | None, max_updates: int | None) -> AgentReply:
-        if state is None:
+    def _tools(self) -> dict[str, Any]:
+        tool = self._environment.tool if self._environment else None
+        return {"tools": [tool.spec]} if tool is not None else {}
+
+    async def _submit_outputs(self, response: Any, *, stream: bool) -> Any:
+        """Run each of the response's function calls once and create the follow-up with their outputs."""
+        tool = self._environment.tool if self._environment else None
+        outputs = []
+        for call in _function_calls(response):
+            if tool is not None and call.name == tool.name:
+                output = tool.execute(call.arguments, call_id=call.call_id)
+            else:
+                output = f"error: no tool named {call.name!r}"
+            outputs.append({"type": "function_call_output", "call_id": call.call_id, "output": output})
+        return await self.client.responses.create(
+            model=self.model,
+            input=outputs,  # type: ignore[arg-type]
+            previous_response_id=response.id,
+            background=True,
+            stream=stream,  # type: ignore[call-overload]
+            **self._tools(),
+        )
+
+    async def _stream(
+        self,
+        prompt: str | None,
+        state: dict[str, Any] | None,
+        max_updates: int | None,
+        earlier: tuple[AgentUpdate, ...] = (),
+        opened: Any = None,
+    ) -> AgentReply:
+        """`opened`: the stream of a tool loop's follow-up, after `earlier` updates of this call; until its
+        first event the position is still the end of the response that called the tool (`state`)."""
+        if opened is not None:
+            events, response_id = opened, state["response_id"] if state else None
+        elif state is None:
             events = await self.client.responses.create(
-                model=self.model, input=prompt or "", background=True, stream=True
+                model=self.model, input=prompt or "", background=True, stream=True, **self._tools()
             )
             response_id = None
         else:
@@ -105,14 +149,15 @@ class OpenAIAgent:
                 events = await self.client.responses.retrieve(response_id, stream=True)
             else:
                 events = await self.client.responses.retrieve(response_id, stream=True, starting_after=cursor)
-        updates: list[AgentUpdate] = []
+        updates: list[AgentUpdate] = list(earlier)
         token = _encode_token(response_id, state.get("sequence_number") if state else None)
         status = error = None
+        calling = None  # the response ended with function calls: the tool loop goes on
         try:
             async for event in events:
                 if event.type == "response.created":
                     response_id = event.response.id
-                if event.type in TERMINAL_EVENTS:
+                if event.type in TERMINAL_EVENTS and not _function_calls(event.response):
                     status = event.response.status
                     error = _ending_error(event.response)
                     token = None
@@ -122,16 +167,38 @@ class OpenAIAgent:
                 updates.append(AgentUpdate(text, token, event.type, self._now()))
                 if max_updates is not None and len(updates) >= max_updates and token is not None:
                     return AgentReply(tuple(updates), token, cut=True)
+                if event.type == "response.completed" and _function_calls(event.response):
+                    calling = event.response
+                    break
         except APIConnectionError as dropped:
             return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
         finally:
             await events.close()
+        if calling is not None:
+            return await self._follow_up(calling, token, updates, max_updates)
         if token is not None and response_id is not None:
             # The stream ended without a terminal event: a cancel. Ask what became of it.
             final = await self.client.responses.retrieve(response_id)
+            if _function_calls(final):  # a resume after the calling response's last event
+                return await self._follow_up(final, token, updates, max_updates)
             if final.status in TERMINAL:
                 return AgentReply(tuple(updates), None, final.status, _ending_error(final))
         return AgentReply(tuple(updates), token, status, error)
+
+    async def _follow_up(
+        self, calling: Any, token: str | None, updates: list[AgentUpdate], max_updates: int | None
+    ) -> AgentReply:
+        """Submit the calling response's outputs and stream the follow-up within the same call."""
+        opened = await self._submit_outputs(calling, stream=True)
+        state = _decode_token(token) if token is not None else None
+        return await self._stream(None, state, max_updates, tuple(updates), opened)
+
+
+def _function_calls(response: Any) -> list[Any]:
+    """The function calls of a completed response (a tool loop's turn), none for any other."""
+    if response.status != "completed":
+        return []
+    return [item for item in response.output if item.type == "function_call"]
 
 
 def _reply(response: Any, received_at: float) -> AgentReply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.conformance.checks.base import NotApplicable
-from harness.conformance.delivery import main_response_id
+from harness.conformance.delivery import answer_response_id
 from harness.conformance.history import Call, History
 
 TERMINAL_FAILURES = ("failed", "incomplete", "cancelled")
@@ -13,7 +13,8 @@ TERMINAL = ("completed", *TERMINAL_FAILURES)
 
 
 def truth(history: History) -> dict[str, Any]:
-    response_id = main_response_id(history)
+    """The ground truth of the final answer: the last turn of the conversation (the only one, without tools)."""
+    response_id = answer_response_id(history)
     if response_id is None:
         raise NotApplicable("the agent created no Responses API response in this scenario")
     return history.server.truths[response_id]
