@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 
+from harness.conformance.adapters.openai_node import NODE_AGENT_DIR
 from harness.conformance.baseline import load_baseline
 from harness.conformance.reports.expected_failures import FILE_NAME
 from harness.conformance.results import RunResult
 from harness.conformance.runner import RunSettings, run
 from harness.conformance.scenarios import discover
+from tests.node_packages import ensure_node_packages
 from tests.paths import ROOT
 
 SCENARIOS = {str(scenario.id): scenario for scenario in discover()}
@@ -62,6 +64,8 @@ def compare(result: RunResult, report: dict[str, Any], scenario_ids: list[str]) 
 
 @pytest.mark.parametrize(("agent", "folder"), FRAMEWORKS.items())
 async def test_each_framework_streams_is_cut_and_resumes_as_its_report_says(agent: str, folder: str) -> None:
+    if agent == "openai-node":
+        ensure_node_packages(NODE_AGENT_DIR)
     result, report = await run_as_published(agent, folder, [SMOKE_SCENARIO])
     compare(result, report, [SMOKE_SCENARIO])
     (scenario,) = result.scenarios
