@@ -129,3 +129,45 @@ def _response_id(token: str) -> str | None:
     except orjson.JSONDecodeError:
         return None
     return state.get("response_id") if isinstance(state, dict) else None
+
+
+class _DecoratedToken(OpenAIAgent):
+    """Hands over the reference agent's tokens with `suffix` added, and takes them back without it (its own
+    poller goes through `run`, so it sees the same tokens)."""
+
+    suffix = ""
+
+    def _out(self, token: str | None) -> str | None:
+        return None if token is None else token + self.suffix
+
+    def _in(self, token: str | None) -> str | None:
+        return token.removesuffix(self.suffix) if token is not None else None
+
+    def _decorated(self, reply: AgentReply) -> AgentReply:
+        updates = tuple(replace(update, token=self._out(update.token)) for update in reply.updates)
+        return replace(reply, updates=updates, token=self._out(reply.token))
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, self._in(token), stream=stream, max_updates=max_updates)
+        return self._decorated(reply)
+
+
+class SurrogateToken(_DecoratedToken):
+    """Its tokens end in a lone surrogate: fine in its own memory, impossible to write to a file as UTF-8."""
+
+    name = "broken:surrogate-token"
+    suffix = "\udc80"
+
+
+class NulToken(_DecoratedToken):
+    """Its tokens hold NUL bytes, which C strings, argv and environment variables cannot carry."""
+
+    name = "broken:nul-token"
+    suffix = "\x00\x00"
+
+
+class MegabyteToken(_DecoratedToken):
+    """Its tokens carry a megabyte of padding, as a token that holds a whole conversation might."""
+
+    name = "broken:megabyte-token"
+    suffix = "#" * (1 << 20)

@@ -121,3 +121,33 @@ async def test_a_programs_own_poller_is_judged_from_the_wire() -> None:
     marks = [entry for entry in journal if entry["method"] == "MARK"]
     polls = [entry for entry in journal if entry["method"] == "GET"]
     assert len(marks) == 1 and len(polls) == 8  # 1, 2, 4, 8, 16, 30, 30, 30: three capped waits
+
+
+@pytest.mark.parametrize(
+    ("agent", "failing"),
+    [
+        (broken_agents.SurrogateToken, {("persist-across-restart-poll", "token-persistable")}),
+        (broken_agents.NulToken, set()),
+        (broken_agents.MegabyteToken, {("token-size-budget", "token-size")}),
+    ],
+    ids=lambda value: getattr(value, "name", ""),
+)
+async def test_any_token_gets_a_verdict_and_a_written_report(agent, failing, tmp_path) -> None:
+    """Invalid UTF-8, NUL bytes, a megabyte: verdicts and all four reports, never a traceback."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from harness.conformance.reports import write_reports
+
+    result = await run_agent(agent, ["persist-across-restart-poll", "token-size-budget"])
+    assert [s.error for s in result.scenarios] == [None, None]
+    bad = {
+        (s.scenario, c.id) for s in result.scenarios for c in s.checks if c.status in (Status.FAILURE, Status.WARNING)
+    }
+    assert bad == failing
+    paths = write_reports(result, tmp_path)
+    saved = json.loads(paths["json"].read_text(encoding="ascii" if agent is broken_agents.SurrogateToken else "utf-8"))
+    assert saved["scenarios"][0]["history"]["calls"][0]["token_out"].endswith(agent.suffix)
+    ET.parse(paths["junit"])
+    assert "persist-across-restart-poll" in paths["markdown"].read_text(encoding="utf-8")
+    assert "persist-across-restart-poll" in paths["html"].read_text(encoding="utf-8")

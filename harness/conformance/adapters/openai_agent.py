@@ -101,8 +101,18 @@ class OpenAIAgent:
         updates: list[AgentUpdate] = []
         token = _encode_token(response_id, state.get("sequence_number") if state else None)
         status = error = None
+        # The last sequence number delivered: a backend or proxy may repeat events after a reconnect
+        # (sequence-dedupe), and a hole in the numbering means an event was lost.
+        delivered = state.get("sequence_number") if state else None
         try:
             async for event in events:
+                number = event.sequence_number
+                if delivered is not None and number <= delivered:
+                    continue
+                if delivered is not None and number > delivered + 1:
+                    gap = f"events {delivered + 1}..{number - 1} never arrived (a gap in sequence numbers)"
+                    return AgentReply(tuple(updates), token, error=f"stream broken: {gap}")
+                delivered = number
                 if event.type == "response.created":
                     response_id = event.response.id
                 if event.type in TERMINAL_EVENTS:
