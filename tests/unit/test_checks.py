@@ -16,7 +16,7 @@ import pytest
 
 from harness.conformance.caller import FOREIGN_TOKEN
 from harness.conformance.checks import CHECKS
-from harness.conformance.history import History, Stopped
+from harness.conformance.history import SELF_POLL_MARK, History, Stopped
 from harness.conformance.results import CheckResult, Level, Status
 from tests.histories import (
     PIECES,
@@ -29,7 +29,7 @@ from tests.histories import (
     token,
 )
 
-SHOULD_CHECKS = {"backoff", "timeout", "token-size", "token-scope"}
+SHOULD_CHECKS = {"backoff", "timeout", "token-size", "token-scope", "sequence-dedupe"}
 CUT = 5
 """Text deltas a cut stream delivers before the harness stops reading."""
 LAST_BEFORE_CUT = 3 + CUT - 1
@@ -507,6 +507,91 @@ class Case:
         return f"{self.check}:{self.fixture.__name__}"
 
 
+# --- issue 11: the whole of null-means-done and timeout; sequence-dedupe; unwritable tokens ------------------
+
+
+def nmd_bad_terminal_update_keeps_token() -> History:
+    """The stream ends the response, but the terminal update still carries a token (only the call is null)."""
+    builder = Builder().create(stream=True)
+    updates = [*opening(), *deltas(PIECES, 3), ("", token(3 + len(PIECES)), "response.completed")]
+    return builder.call("start", stream=True, updates=updates, token_out=None, status="completed").build()
+
+
+def nmd_bad_dropped_with_null() -> History:
+    """The connection dropped mid-stream; the agent hands back a null token while the response still runs."""
+    builder = Builder().create(stream=True)
+    updates = [*opening(), *deltas(PIECES[:CUT], 3)]
+    return builder.call("start", stream=True, updates=updates, token_out=None, error="stream dropped").build()
+
+
+def nmd_ok_dropped_keeps_token() -> History:
+    builder = Builder().create(stream=True).stream_get(at=1.0, starting_after=LAST_BEFORE_CUT)
+    updates = [*opening(), *deltas(PIECES[:CUT], 3)]
+    builder.call("start", stream=True, updates=updates, error="stream dropped")
+    return builder.call("resume", stream=True, updates=deltas(PIECES[CUT:], LAST_BEFORE_CUT + 1, end=True)).build()
+
+
+def timeout_bad_null_token() -> History:
+    builder = Builder().create(at=0.0).polls((1.0, 2.0, 4.0, 8.0))
+    builder.call("start", token_out=token(0))
+    return builder.call("self-poll", error="timed out", token_out=None, asked={"max_polls": 4}).build()
+
+
+def deadline_polls(gaps: tuple[float, ...]) -> History:
+    """A self-poll asked for at most 8 polls within 10 s, on a response that never finishes."""
+    builder = Builder().create(at=0.0).request("MARK", SELF_POLL_MARK, at=0.0, status=None).polls(gaps)
+    builder.call("start", token_out=token(0))
+    asked = {"max_polls": 8, "deadline_seconds": 10.0}
+    builder.call("self-poll", error="timed out", token_out=token(0), asked=asked)
+    # The call lasted as long as its polls did.
+    history = builder.build()
+    last = history.calls[-1]
+    calls = (*history.calls[:-1], replace(last, ended_at=last.started_at + sum(gaps)))
+    return replace(history, calls=calls)
+
+
+def timeout_ok_deadline() -> History:
+    return deadline_polls((1.0, 2.0, 4.0))
+
+
+def timeout_bad_past_deadline() -> History:
+    return deadline_polls((1.0, 2.0, 4.0, 8.0, 16.0))
+
+
+def with_fault(builder: Builder, fault: str) -> Builder:
+    builder.journal[-1]["faults"].append(fault)
+    return builder
+
+
+def dedupe_ok_repeat_dropped() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_repeat(at_sequence=5)")
+    return builder.call("start", stream=True, updates=[*opening(), *deltas(PIECES, 3, end=True)]).build()
+
+
+def dedupe_bad_repeat_delivered() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_repeat(at_sequence=5)")
+    pieces = [*PIECES[:3], PIECES[2], *PIECES[3:]]
+    return builder.call("start", stream=True, updates=[*opening(), *deltas(pieces, 3, end=True)]).build()
+
+
+def dedupe_ok_gap_reported() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_gap(at_sequence=8)")
+    builder.call("start", stream=True, updates=[*opening(), *deltas(PIECES[:5], 3)], error="gap: event 8 missing")
+    return builder.call("resume", stream=True, updates=deltas(PIECES[5:], 8, end=True)).build()
+
+
+def dedupe_bad_gap_passed_over() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_gap(at_sequence=8)")
+    pieces = [*PIECES[:5], *PIECES[6:]]
+    return builder.call("start", stream=True, updates=[*opening(), *deltas(pieces, 3, end=True)]).build()
+
+
+def persist_bad_unwritable() -> History:
+    builder = Builder().create(at=0.0).polls([2.0])
+    builder.call("start", token_out=token(0) + "\udc80").restart()
+    return builder.call("poll", text=TEXT, token_out=None, status="completed").build()
+
+
 OK, FAIL, WARN, SKIP, UNKNOWN = Status.SUCCESS, Status.FAILURE, Status.WARNING, Status.SKIPPED, Status.UNKNOWN
 
 CASES = [
@@ -582,6 +667,18 @@ CASES = [
     Case("terminal-honesty", honesty_bad_cancelled_as_completed, FAIL, "reported as success: status='completed'"),
     Case("terminal-honesty", honesty_bad_never_reported, FAIL, "still returned a token"),
     Case("terminal-honesty", honesty_skip_completed, SKIP, "the response ended completed"),
+    Case("null-means-done", nmd_bad_terminal_update_keeps_token, FAIL, "the update that ends a response carries null"),
+    Case("null-means-done", nmd_bad_dropped_with_null, FAIL, "with a null token while the operation still ran"),
+    Case("null-means-done", nmd_ok_dropped_keeps_token, OK),
+    Case("timeout", timeout_bad_null_token, WARN, "handed back a null token"),
+    Case("timeout", timeout_ok_deadline, OK, "stopped after 3 polls"),
+    Case("timeout", timeout_bad_past_deadline, WARN, "2 polls after the deadline of 10 s, the first at 15.0 s"),
+    Case("sequence-dedupe", dedupe_ok_repeat_dropped, OK),
+    Case("sequence-dedupe", dedupe_bad_repeat_delivered, WARN, "a repeated event was delivered again"),
+    Case("sequence-dedupe", dedupe_ok_gap_reported, OK),
+    Case("sequence-dedupe", dedupe_bad_gap_passed_over, WARN, "passed over silently"),
+    Case("sequence-dedupe", nmd_ok_stream, SKIP, "neither repeated nor skipped"),
+    Case("token-persistable", persist_bad_unwritable, FAIL, "cannot be written down: a lone surrogate at char"),
 ]
 
 
@@ -593,7 +690,7 @@ def test_check_verdict(case: Case) -> None:
 
 
 def test_every_check_has_a_passing_and_a_failing_fixture() -> None:
-    assert len(CHECKS) == 10
+    assert len(CHECKS) == 11
     for check_id, check in CHECKS.items():
         statuses = {case.status for case in CASES if case.check == check_id}
         broken = Status.WARNING if check_id in SHOULD_CHECKS else Status.FAILURE
