@@ -48,6 +48,16 @@ async def test_reference_agent_passes_every_must_check_of_every_suite() -> None:
         (broken_agents.ResendsPrompt, "poll-to-completion", "poll-without-input"),
         (broken_agents.FailureAsEmptySuccess, "failed-ending", "terminal-honesty"),
         (broken_agents.FailureAsEmptySuccess, "incomplete-stream", "terminal-honesty"),
+        # Issue 11: situations no scenario created, and the whole of each rule.
+        (broken_agents.FailureAsEmptySuccess, "cancelled-while-streaming", "terminal-honesty"),
+        (broken_agents.FailureAsEmptySuccess, "incomplete-polled", "terminal-honesty"),
+        (broken_agents.FailureAsEmptySuccess, "failed-polled-partial", "terminal-honesty"),
+        (broken_agents.QueuedMeansDone, "phases-paced-by-polls", "null-means-done"),
+        (broken_agents.MangledText, "sliced-multibyte", "resume-exactly-once"),
+        (broken_agents.OffByOneCursor, "resume-cut-before-terminal", "resume-exactly-once"),
+        (broken_agents.NullOnError, "backend-drops-connection", "null-means-done"),
+        (broken_agents.TokenOnTerminalUpdate, "stream-to-completion", "null-means-done"),
+        (broken_agents.SurrogateToken, "persist-across-restart-stream", "token-persistable"),
     ],
 )
 async def test_broken_agents_fail_with_the_expected_check(agent, scenario: str, check_id: str) -> None:
@@ -151,3 +161,24 @@ async def test_any_token_gets_a_verdict_and_a_written_report(agent, failing, tmp
     ET.parse(paths["junit"])
     assert "persist-across-restart-poll" in paths["markdown"].read_text(encoding="utf-8")
     assert "persist-across-restart-poll" in paths["html"].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("agent", "scenario", "check_id"),
+    [
+        (broken_agents.NoSequenceCheck, "repeated-event", "sequence-dedupe"),
+        (broken_agents.NoSequenceCheck, "skipped-event", "sequence-dedupe"),
+        (broken_agents.IgnoresDeadline, "self-poll-deadline", "timeout"),
+        (broken_agents.NullOnTimeout, "self-poll-timeout", "timeout"),
+        (broken_agents.IgnoresRetryAfter, "self-poll-rate-limited", "backoff"),
+        (broken_agents.FixedIntervalPoller, "three-capped-polls", "backoff"),
+        (broken_agents.UncappedPoller, "three-capped-polls", "backoff"),
+    ],
+)
+async def test_broken_agents_get_the_expected_warning(agent, scenario: str, check_id: str) -> None:
+    """SHOULD rules broken: a WARNING with expected against measured, the run still passing its MUSTs."""
+    result = await run_agent(agent, [scenario])
+    (scenario_result,) = result.scenarios
+    failing = next(check for check in scenario_result.checks if check.id == check_id)
+    assert failing.status is Status.WARNING, scenario_result.checks
+    assert failing.measured and failing.expected
