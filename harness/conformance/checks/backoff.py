@@ -48,18 +48,18 @@ def retried_by_sdk(entry: dict[str, Any]) -> bool:
     return count.isdigit() and int(count) > 0
 
 
-def dispatch_latency(history: History, create: dict[str, Any], marks: list[dict[str, Any]]) -> float:
-    """Scenario seconds from the harness asking the agent to start to its create reaching the backend.
+def dispatch_latency(history: History, create: dict[str, Any]) -> float:
+    """Scenario seconds this agent took, in this run and under this machine's load, to carry out one call
+    beyond the backend's own time: the start call's round trip less the time the create took to answer.
 
-    The self-poll mark ties the caller's clock to the journal's; the start call then shows how long
-    this agent takes, in this run and under this machine's load, to turn a request into a request on
-    the wire (a program reads its stdin, an SDK builds the call). Its polls take as long.
+    A program reads its stdin, an SDK builds its request, the answer is parsed and written back; each of its
+    polls goes through the same machinery, so a poll may come that much after its wait is over.
     """
-    starts, self_polls = history.calls_of("start"), history.calls_of("self-poll")
-    if not marks or not starts or not self_polls:
+    starts = history.calls_of("start")
+    if not starts:
         return 0.0
-    offset = marks[0]["received_at"] - self_polls[0].started_at
-    return max(0.0, create["received_at"] - (starts[0].started_at + offset))
+    served = (create.get("answered_at") or create["received_at"]) - create["received_at"]
+    return max(0.0, starts[0].ended_at - starts[0].started_at - served)
 
 
 def diagnose(gaps: list[float]) -> str:
@@ -104,7 +104,7 @@ def backoff(history: History) -> Verdict:
     previous: dict[str, Any] = marks[0] if marks and marks[0]["received_at"] >= create["received_at"] else create
     delays = iter(expected_gaps(len(polls)))
     scale = history.time_scale
-    latency = dispatch_latency(history, create, marks)
+    latency = dispatch_latency(history, create)
     for number, poll in enumerate(polls, 1):
         # A poller sleeps once it has the previous answer: measure from when the server gave it.
         gap = poll["received_at"] - (previous.get("answered_at") or previous["received_at"])
