@@ -1,7 +1,8 @@
 """The mock model: a deterministic answer for every (seed, request).
 
 Tokens are words with their leading space, so joining the deltas gives the text and the
-token count is the delta count. Some words are multi-byte UTF-8, as real answers are. Identical requests under one seed get identical answers.
+token count is the delta count; some words are multi-byte UTF-8, as real answers are. Identical
+requests under one seed get identical answers.
 """
 
 from __future__ import annotations
