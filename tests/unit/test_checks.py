@@ -592,6 +592,39 @@ def persist_bad_unwritable() -> History:
     return builder.call("poll", text=TEXT, token_out=None, status="completed").build()
 
 
+def with_slow_start(history: History, seconds: float) -> History:
+    """The same history, its start call taking `seconds` (an agent with that much dispatch latency)."""
+    start = history.calls[0]
+    return replace(history, calls=(replace(start, ended_at=start.started_at + seconds), *history.calls[1:]))
+
+
+def backoff_ok_late_by_own_latency() -> History:
+    """Each poll 2.5 s late, from an agent whose start call took 3 s: its own latency, no backoff defect."""
+    return with_slow_start(self_polled(tuple(gap + 2.5 for gap in LESSON_GAPS)), 3.0)
+
+
+def backoff_bad_late_beyond_latency() -> History:
+    """The same lateness from an agent whose start call was quick."""
+    return self_polled(tuple(gap + 2.5 for gap in LESSON_GAPS))
+
+
+def backoff_bad_early_despite_latency() -> History:
+    """A slow agent may be late, never early: a fixed 0.5 s interval stays a defect."""
+    return with_slow_start(self_polled((0.5,) * 7), 3.0)
+
+
+def backoff_ok_sdk_retries_skipped() -> History:
+    """A 503 retried twice by the SDK itself (x-stainless-retry-count 1, 2), 1 s apart: not the poller's waits."""
+    builder = Builder().create(at=0.0)
+    builder.poll(at=1.0, status=503).poll(at=2.0).poll(at=3.0)
+    for entry, count in zip(builder.journal[-3:], ("0", "1", "2"), strict=True):
+        entry["headers"]["x-stainless-retry-count"] = count
+    builder.journal[-3]["answered_at"] = builder.journal[-3]["received_at"]
+    builder.polls((2.0, 4.0, 8.0), start=3.0)
+    builder.call("start", token_out=token(0))
+    return builder.call("self-poll", text=TEXT, token_out=None, status="completed").build()
+
+
 OK, FAIL, WARN, SKIP, UNKNOWN = Status.SUCCESS, Status.FAILURE, Status.WARNING, Status.SKIPPED, Status.UNKNOWN
 
 CASES = [
@@ -679,6 +712,10 @@ CASES = [
     Case("sequence-dedupe", dedupe_bad_gap_passed_over, WARN, "passed over silently"),
     Case("sequence-dedupe", nmd_ok_stream, SKIP, "neither repeated nor skipped"),
     Case("token-persistable", persist_bad_unwritable, FAIL, "cannot be written down: a lone surrogate at char"),
+    Case("backoff", backoff_ok_late_by_own_latency, OK),
+    Case("backoff", backoff_bad_late_beyond_latency, WARN, "gap 1: expected 1 s, measured 3.50 s"),
+    Case("backoff", backoff_bad_early_despite_latency, WARN, "gap 2: expected 2 s, measured 0.50 s"),
+    Case("backoff", backoff_ok_sdk_retries_skipped, OK, "gaps 1.00, 2.00, 4.00, 8.00 s"),
 ]
 
 
