@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from openai import APIStatusError, OpenAI
+from openai import APIError, APIStatusError, OpenAI
 
 PROTOCOL = 1
 NAME = "python-openai-responses"
@@ -180,11 +180,11 @@ def poll_until_done(client: OpenAI, model: str, token: str, max_polls: int, dead
         time.sleep(wait * scale)
         try:
             result = run_once(client, model, None, token)
-        except APIStatusError as exc:
+        except APIError as exc:  # an HTTP error or a dropped connection, once the SDK's own retries are spent
             failures += 1
             if failures > 3:
                 raise
-            asked = retry_after(exc) if exc.status_code == 429 else None
+            asked = retry_after(exc) if isinstance(exc, APIStatusError) and exc.status_code == 429 else None
             if asked is not None:
                 # The wire speaks real seconds; the backoff keeps its place.
                 wait = max(asked / scale, delay)
