@@ -599,13 +599,13 @@ def with_slow_start(history: History, seconds: float) -> History:
 
 
 def backoff_ok_late_by_own_latency() -> History:
-    """Each poll 2.5 s late, from an agent whose start call took 3 s: its own latency, no backoff defect."""
-    return with_slow_start(self_polled(tuple(gap + 2.5 for gap in LESSON_GAPS)), 3.0)
+    """Each poll 4 s late, from an agent whose start call took 3 s: its own latency, no backoff defect."""
+    return with_slow_start(self_polled(tuple(gap + 4.0 for gap in LESSON_GAPS)), 3.0)
 
 
 def backoff_bad_late_beyond_latency() -> History:
     """The same lateness from an agent whose start call was quick."""
-    return self_polled(tuple(gap + 2.5 for gap in LESSON_GAPS))
+    return self_polled(tuple(gap + 4.0 for gap in LESSON_GAPS))
 
 
 def backoff_bad_early_despite_latency() -> History:
@@ -653,10 +653,10 @@ CASES = [
     Case("backoff", backoff_ok, OK, "gaps 1.00, 2.00, 4.00, 8.00, 16.00, 30.00, 30.00 s"),
     Case("backoff", backoff_ok_jitter, OK),
     Case("backoff", backoff_ok_stream_get_not_a_poll, OK),
-    Case("backoff", backoff_bad_fixed_interval, WARN, "gap 1: expected 1 s, measured 2.00 s"),
+    Case("backoff", backoff_bad_fixed_interval, WARN, "gap 3: expected 4 s, measured 2.00 s"),
     Case("backoff", backoff_bad_no_cap, WARN, "gap 7: expected 30 s, measured 64.00 s"),
     Case("backoff", backoff_bad_cap_20, WARN, "gap 6: expected 30 s, measured 20.00 s"),
-    Case("backoff", backoff_bad_first_wait_2, WARN, "gap 1: expected 1 s, measured 2.00 s"),
+    Case("backoff", backoff_bad_first_wait_2, WARN, "gap 3: expected 4 s, measured 8.00 s"),
     Case("backoff", backoff_skip_harness_polls, SKIP, "the harness, not the agent"),
     Case("backoff", backoff_unknown_never_polled, UNKNOWN, "never polled"),
     Case("timeout", timeout_ok, OK, "stopped after 4 polls with: TimeoutError"),
@@ -713,7 +713,7 @@ CASES = [
     Case("sequence-dedupe", nmd_ok_stream, SKIP, "neither repeated nor skipped"),
     Case("token-persistable", persist_bad_unwritable, FAIL, "cannot be written down: a lone surrogate at char"),
     Case("backoff", backoff_ok_late_by_own_latency, OK),
-    Case("backoff", backoff_bad_late_beyond_latency, WARN, "gap 1: expected 1 s, measured 3.50 s"),
+    Case("backoff", backoff_bad_late_beyond_latency, WARN, "gap 1: expected 1 s, measured 5.00 s"),
     Case("backoff", backoff_bad_early_despite_latency, WARN, "gap 2: expected 2 s, measured 0.50 s"),
     Case("backoff", backoff_ok_sdk_retries_skipped, OK, "gaps 1.00, 2.00, 4.00, 8.00 s"),
 ]

@@ -20,8 +20,10 @@ FIRST_WAIT_SECONDS = 1.0
 CAP_SECONDS = 30.0
 TOLERANCE_SECONDS = 0.1
 """Absolute slack per gap, in scenario seconds."""
-TOLERANCE_REAL_SECONDS = 0.01
-"""Slack for scheduling and the client's own latency, in real seconds: 0.5 scenario s at a time scale of 0.02."""
+TOLERANCE_REAL_SECONDS = 0.05
+"""Lateness allowed for scheduling on a busy machine, in real seconds: 2.5 scenario s at a time scale of 0.02.
+A loaded machine delayed single polls of a correct in-process poller by 47 ms; it never makes a poll early,
+so early polls get no such slack and a fixed interval or a low cap is still caught."""
 TOLERANCE_FRACTION = 0.25
 """Relative slack per gap, so that seeded jitter of up to 20% passes."""
 
