@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Any
 
-from openai import OpenAI
+from openai import APIError, APIStatusError, OpenAI
 
 PROTOCOL = 1
 NAME = "python-openai-responses"
@@ -150,16 +150,29 @@ def run_stream(
         else:
             events = client.responses.retrieve(response_id, stream=True, starting_after=after)
 
-    if max_updates == 0:  # asked to read nothing at all
+    if max_updates == 0:  # asked to deliver nothing
+        if token is None:
+            # The response exists now; its first event says which one, so the token can resume it from the start.
+            first = next(iter(events), None)
+            token = make_token(first.response.id) if first is not None and hasattr(first, "response") else None
         events.close()
         return {"token": token, "status": None, "error": None, "cut": True}
 
     sent, status, error, cut, finished = sent_before, None, None, False, False
     calling = None  # the response ended with function calls: the tool loop goes on
     last_token = token  # the position of the last update the harness has received
+    # The last sequence number delivered: an event repeated after a reconnect is dropped, a gap reported.
+    # A tool loop's follow-up is another response, numbered from 0 again.
+    delivered = read_token(token)[1] if token is not None and opened is None else None
     with events:  # leaving the block closes the HTTP connection (how a cut looks to the server)
         try:
             for event in events:
+                if delivered is not None and event.sequence_number <= delivered:
+                    continue
+                if delivered is not None and event.sequence_number > delivered + 1:
+                    error = f"events {delivered + 1}..{event.sequence_number - 1} never arrived (a sequence gap)"
+                    break
+                delivered = event.sequence_number
                 response = getattr(event, "response", None)  # lifecycle events carry the Response
                 if response is not None:
                     response_id, status = response.id, response.status
@@ -198,25 +211,58 @@ def run_stream(
     return {"token": last_token, "status": status, "error": error, "cut": cut}
 
 
+def retry_after(error: APIStatusError) -> float | None:
+    """Real seconds a 429 asked to wait (`retry-after-ms`, else `Retry-After`), once the SDK's own retries are spent."""
+    headers = error.response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None
+    return None
+
+
 def poll_until_done(
     client: OpenAI, model: str, token: str, max_polls: int, deadline: float | None, request_id: int = 0
 ) -> dict[str, Any]:
     """The lesson's Demo 3, with the timeout it asks for: wait 1 s, poll, double the wait up to 30 s.
 
     Waits are scenario seconds; BGR_TIME_SCALE says how long one lasts in real time (1 outside a test).
+    Every request counts toward `max_polls`. A 429 pauses the doubling: the next wait is the longer of its
+    Retry-After and the pending one. A 5xx or a dropped connection is an unsuccessful poll: the doubling
+    goes on, up to 3 failures in a row. The deadline bounds the scenario time spent, waits and polls alike.
     """
     scale = float(os.environ.get("BGR_TIME_SCALE", "1"))
-    delay, waited = 1.0, 0.0
-    for _ in range(max_polls):
-        if deadline is not None and waited + delay > deadline:
-            break
-        time.sleep(delay * scale)
-        waited += delay
-        result = run_once(client, model, None, token, request_id)
-        if result["token"] is None or result.get("error"):
-            return result
-        token = result["token"]
-        delay = min(delay * 2, 30.0)
+    started = time.monotonic()
+    delay, wait, failures = 1.0, 1.0, 0
+    for polls in range(max_polls):
+        elapsed = (time.monotonic() - started) / scale
+        if deadline is not None and elapsed + wait > deadline:
+            return {
+                "token": token,
+                "status": None,
+                "error": f"timed out at the deadline of {deadline:g} s after {polls} polls; resume with the token",
+            }
+        time.sleep(wait * scale)
+        try:
+            result = run_once(client, model, None, token, request_id)
+        except APIError as exc:  # an HTTP error or a dropped connection, once the SDK's own retries are spent
+            failures += 1
+            if failures > 3:
+                raise
+            asked = retry_after(exc) if isinstance(exc, APIStatusError) and exc.status_code == 429 else None
+            if asked is not None:
+                # The wire speaks real seconds; the backoff keeps its place.
+                wait = max(asked / scale, delay)
+                continue
+        else:
+            failures = 0
+            if result["token"] is None or result.get("error"):
+                return result
+            token = result["token"]
+        wait = delay = min(delay * 2, 30.0)
     return {"token": token, "status": None, "error": f"timed out after {max_polls} polls; resume with the token"}
 
 

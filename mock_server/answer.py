@@ -1,7 +1,8 @@
 """The mock model: a deterministic answer for every (seed, request).
 
 Tokens are words with their leading space, so joining the deltas gives the text and the
-token count is the delta count. Identical requests under one seed get identical answers.
+token count is the delta count; some words are multi-byte UTF-8, as real answers are. Identical
+requests under one seed get identical answers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ _WORDS = (
 ).split()
 
 
+_MULTIBYTE = (
+    "café naïve résumé Zürich fa\u00e7ade cafe\u0301 e\u0301te\u0301 東京 数据流 応答 🚀 ✨ 👩\u200d💻 🙂"
+).split()
+"""Accented Latin (2 bytes), combining marks, CJK (3 bytes) and emoji (4 bytes, one a ZWJ sequence): real
+answers hold them, and write slicing then splits characters across reads."""
+MULTIBYTE_EVERY = 8
+"""Every 8th token (from the 4th on) is one of `_MULTIBYTE`, so every answer of 4 tokens or more holds one."""
+
 _SPACED = [" " + word for word in _WORDS]
+_SPACED_MULTIBYTE = [" " + word for word in _MULTIBYTE]
 # No word holds a %: compiled scripts (timeline.py) use % for their slots and check only the request's text.
 _DIGEST_BYTES = 64
 
@@ -37,7 +47,10 @@ def answer_tokens(seed: int, model: str, input_text: str, instructions: str | No
         for block in range(-(-length // _DIGEST_BYTES))
     )
     size = len(_SPACED)
-    tokens = [_SPACED[byte % size] for byte in stream[:length]]
+    tokens = [
+        _SPACED_MULTIBYTE[byte % len(_SPACED_MULTIBYTE)] if index % MULTIBYTE_EVERY == 3 else _SPACED[byte % size]
+        for index, byte in enumerate(stream[:length])
+    ]
     tokens[0] = tokens[0][1:].capitalize()
     tokens[-1] += "."
     return tokens

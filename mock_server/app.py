@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from mock_server.clock import Clock
 from mock_server.config import ADMIN_TOKEN_ENV
 from mock_server.errors import APIError, printable
 from mock_server.exchange import EXCHANGE, Exchange
@@ -55,7 +57,7 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
     if state.config.admin_token is not None and _is_admin(request.path):
         refusal = _refused(request, state.config.admin_token)
         if refusal is not None:
-            return _error_response(refusal, entry)
+            return _error_response(refusal, entry, state.clock)
     if not request.path.startswith(admin.ADMIN_PREFIX):
         # Reading the journal must not grow it; everything else is journaled before validation.
         state.journal.add(entry)
@@ -66,17 +68,17 @@ async def journal_and_errors(request: web.Request, handler: Handler) -> web.Stre
                 raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             message = f"The request body exceeds the limit of {state.config.max_body_bytes} bytes."
-            response = _error_response(APIError(413, message, code="request_too_large"), entry)
+            response = _error_response(APIError(413, message, code="request_too_large"), entry, state.clock)
         except TimeoutError:
             message = f"The request body did not arrive within {state.config.read_timeout_seconds:g} seconds."
-            response = _error_response(APIError(408, message, code="request_timeout"), entry)
+            response = _error_response(APIError(408, message, code="request_timeout"), entry, state.clock)
             response.force_close()
         else:
             entry.body_bytes = len(raw)
             entry.body = body_essentials(exchange.parse_body(raw))
     try:
         if response is None:
-            response = await _answer(request, handler, entry)
+            response = await _answer(request, handler, entry, state.clock)
         entry.status = None if response is _NO_ANSWER else response.status
         entry.answered_at = state.clock.now()
     finally:
@@ -109,32 +111,41 @@ def _refused(request: web.Request, token: str) -> APIError | None:
     )
 
 
-async def _answer(request: web.Request, handler: Handler, entry: JournalEntry) -> web.StreamResponse:
+async def _answer(request: web.Request, handler: Handler, entry: JournalEntry, clock: Clock) -> web.StreamResponse:
     try:
         return await handler(request)
     except HungUp:
         entry.notes.append("hung up without answering")
         return _NO_ANSWER
     except APIError as error:
-        return _error_response(error, entry)
+        return _error_response(error, entry, clock)
     except web.HTTPException as error:
         if error.status < 400:
             raise
         reason = error.reason
         if error.status == 404:
             reason = f"Unknown request URL: {request.method} {request.path}."
-        return _error_response(APIError(error.status, reason, code=_HTTP_ERROR_TYPES.get(error.status)), entry)
+        return _error_response(APIError(error.status, reason, code=_HTTP_ERROR_TYPES.get(error.status)), entry, clock)
     except Exception:
         # A bug in the mock, not bad input; still answered in the envelope so clients parse it.
         log.exception("unhandled error for %s %s", request.method, request.path)
-        return _error_response(APIError(500, "The mock server had an internal error.", type="server_error"), entry)
+        internal = APIError(500, "The mock server had an internal error.", type="server_error")
+        return _error_response(internal, entry, clock)
 
 
-def _error_response(error: APIError, entry: JournalEntry) -> web.Response:
+def _error_response(error: APIError, entry: JournalEntry, clock: Clock) -> web.Response:
     entry.error_code = error.code or error.type
     headers = {name.lower(): value for name, value in error.headers.items()}
     if "retry-after-ms" in headers:
         entry.retry_after_seconds = int(headers["retry-after-ms"]) / 1000
     elif "retry-after" in headers:
         entry.retry_after_seconds = float(headers["retry-after"])
-    return web.Response(body=error.body(), status=error.status, content_type="application/json", headers=error.headers)
+    wire = dict(error.headers)
+    if entry.retry_after_seconds is not None and clock.time_scale != 1.0:
+        # The journal keeps the scenario's wait for the checks; the wire says real seconds, so an SDK's own
+        # retries (which sleep real time) wait as long as the scenario meant.
+        real = clock.real_seconds(entry.retry_after_seconds)
+        wire = {name: value for name, value in wire.items() if name.lower() not in ("retry-after", "retry-after-ms")}
+        wire["retry-after-ms"] = str(max(1, round(real * 1000)))
+        wire["Retry-After"] = str(max(1, math.ceil(real)))
+    return web.Response(body=error.body(), status=error.status, content_type="application/json", headers=wire)

@@ -545,11 +545,11 @@ def _encode(script: Script, stamps: _Stamps, input_tokens: int, *, shaped: bool 
     usage = response_usage(input_tokens, kept, reasoning_tokens)
     out.now = finished_at
     if spec.outcome == "cancelled":
-        # A cancel ends the stream where it stands: no closing events.
-        final = snapshot("cancelled")
+        # A cancel ends the stream where it stands: no closing events. Like a failure, it keeps the output so far.
+        final = snapshot("cancelled", output=output)
     elif spec.outcome == "failed":
         error = {"code": spec.error_code, "message": spec.error_message}
-        final = snapshot("failed", error=error, usage=usage)
+        final = snapshot("failed", output=output, error=error, usage=usage)
         out.emit({"type": "response.failed", "response": final})
     else:
         if spec.outcome == "completed":

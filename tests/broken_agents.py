@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import orjson
 
+from harness.client.backoff import Backoff
+from harness.client.poller import Poller, PollTimeout
 from harness.conformance.adapters.base import AgentReply, AgentUpdate
 from harness.conformance.adapters.openai_agent import OpenAIAgent, _reply
 
@@ -194,3 +196,161 @@ def _response_id(token: str) -> str | None:
     except orjson.JSONDecodeError:
         return None
     return state.get("response_id") if isinstance(state, dict) else None
+
+
+class _DecoratedToken(OpenAIAgent):
+    """Hands over the reference agent's tokens with `suffix` added, and takes them back without it (its own
+    poller goes through `run`, so it sees the same tokens)."""
+
+    suffix = ""
+
+    def _out(self, token: str | None) -> str | None:
+        return None if token is None else token + self.suffix
+
+    def _in(self, token: str | None) -> str | None:
+        return token.removesuffix(self.suffix) if token is not None else None
+
+    def _decorated(self, reply: AgentReply) -> AgentReply:
+        updates = tuple(replace(update, token=self._out(update.token)) for update in reply.updates)
+        return replace(reply, updates=updates, token=self._out(reply.token))
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, self._in(token), stream=stream, max_updates=max_updates)
+        return self._decorated(reply)
+
+
+class SurrogateToken(_DecoratedToken):
+    """Its tokens end in a lone surrogate: fine in its own memory, impossible to write to a file as UTF-8."""
+
+    name = "broken:surrogate-token"
+    suffix = "\udc80"
+
+
+class NulToken(_DecoratedToken):
+    """Its tokens hold NUL bytes, which C strings, argv and environment variables cannot carry."""
+
+    name = "broken:nul-token"
+    suffix = "\x00\x00"
+
+
+class MegabyteToken(_DecoratedToken):
+    """Its tokens carry a megabyte of padding, as a token that holds a whole conversation might."""
+
+    name = "broken:megabyte-token"
+    suffix = "#" * (1 << 20)
+
+
+class QueuedMeansDone(OpenAIAgent):
+    """Takes a `queued` poll for the end (null token), as code that only waits for in_progress would."""
+
+    name = "broken:queued-means-done"
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, token, stream=stream, max_updates=max_updates)
+        if not stream and reply.status == "queued":
+            return AgentReply(tuple(replace(u, token=None) for u in reply.updates), None, "completed")
+        return reply
+
+
+class MangledText(OpenAIAgent):
+    """Decodes text as ASCII, replacing what it cannot read, as a reader decoding each chunk on its own might."""
+
+    name = "broken:mangled-text"
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, token, stream=stream, max_updates=max_updates)
+        mangled = tuple(replace(u, text=u.text.encode().decode("ascii", "replace")) for u in reply.updates)
+        return replace(reply, updates=mangled)
+
+
+class NoSequenceCheck(OpenAIAgent):
+    """Delivers every event as it comes: a repeated one twice, and a gap passed over in silence."""
+
+    name = "broken:no-sequence-check"
+    checks_sequence = False
+
+
+class NullOnError(OpenAIAgent):
+    """Hands back a null token when a call fails (a dropped stream, an HTTP error), losing the operation."""
+
+    name = "broken:null-on-error"
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, token, stream=stream, max_updates=max_updates)
+        return replace(reply, token=None) if reply.error is not None else reply
+
+
+class TokenOnTerminalUpdate(OpenAIAgent):
+    """Ends the call with a null token, but the update that ends the response still carries the last token."""
+
+    name = "broken:token-on-terminal-update"
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, token, stream=stream, max_updates=max_updates)
+        updates = list(reply.updates)
+        if stream and reply.token is None and len(updates) >= 2 and updates[-1].token is None:
+            updates[-1] = replace(updates[-1], token=updates[-2].token)
+        return replace(reply, updates=tuple(updates))
+
+
+class _OwnPoller(OpenAIAgent):
+    """The reference agent's own poller with one thing changed: its backoff, its bound or its reply."""
+
+    backoff = Backoff()
+    honours_deadline = True
+    keeps_retry_after = True
+
+    async def poll_until_done(self, token, *, max_polls, deadline_seconds) -> AgentReply:
+        assert self._environment is not None
+        deadline = deadline_seconds if self.honours_deadline else None
+        poller = Poller(
+            self, self.backoff, max_polls=max_polls, deadline_seconds=deadline, clock=self._environment.clock
+        )
+        try:
+            return (await poller.poll(token)).as_reply()
+        except PollTimeout as timeout:
+            return self.timed_out(timeout)
+
+    def timed_out(self, timeout: PollTimeout) -> AgentReply:
+        return timeout.as_reply()
+
+    async def run(self, prompt, token, *, stream, max_updates=None) -> AgentReply:
+        reply = await super().run(prompt, token, stream=stream, max_updates=max_updates)
+        return reply if self.keeps_retry_after else replace(reply, retry_after=None)
+
+
+class FixedIntervalPoller(_OwnPoller):
+    """Polls every 2 s, the lesson's Demo 1, instead of backing off."""
+
+    name = "broken:fixed-interval-poller"
+    backoff = Backoff(first_seconds=2.0, factor=1.0)
+
+
+class UncappedPoller(_OwnPoller):
+    """Doubles without the 30 s cap."""
+
+    name = "broken:uncapped-poller"
+    backoff = Backoff(cap_seconds=1000.0)
+
+
+class IgnoresRetryAfter(_OwnPoller):
+    """Backs off, but polls again after its own next wait whatever a 429's Retry-After asked."""
+
+    name = "broken:ignores-retry-after"
+    keeps_retry_after = False
+
+
+class IgnoresDeadline(_OwnPoller):
+    """Honours its poll count but not its deadline."""
+
+    name = "broken:ignores-deadline"
+    honours_deadline = False
+
+
+class NullOnTimeout(_OwnPoller):
+    """Stops at its bound with a timeout error, but hands back a null token: the operation cannot be resumed."""
+
+    name = "broken:null-on-timeout"
+
+    def timed_out(self, timeout: PollTimeout) -> AgentReply:
+        return replace(timeout.as_reply(), token=None)

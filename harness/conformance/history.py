@@ -20,6 +20,20 @@ SELF_POLL_MARK = "self-poll asked"
 """Journal mark (method MARK) made right before an agent is asked to poll on its own: its first wait starts there."""
 
 
+def utf8_size(text: str) -> int:
+    """Bytes of `text` in UTF-8, counting a lone surrogate (which UTF-8 cannot hold) as its three bytes."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def unwritable_at(text: str) -> int | None:
+    """Where `text` stops being writable as UTF-8 (a lone surrogate), or None when all of it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Update:
     """One streaming update, or the single reply of a non-streaming call."""
@@ -35,7 +49,7 @@ class Update:
 
     @property
     def token_bytes(self) -> int:
-        return len(self.token.encode()) if self.token is not None else 0
+        return utf8_size(self.token) if self.token is not None else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,16 @@ async def test_reference_agent_passes_every_must_check_of_every_suite() -> None:
         (broken_agents.PollsInsteadOfSubmitting, "polled-tool-loop", "tool-call-once"),
         (broken_agents.SubmitsOutputTwice, "polled-tool-loop", "tool-call-once"),
         (broken_agents.SubmitsOutputTwice, "parallel-tool-calls", "tool-call-once"),
+        # Issue 11: situations no scenario created, and the whole of each rule.
+        (broken_agents.FailureAsEmptySuccess, "cancelled-while-streaming", "terminal-honesty"),
+        (broken_agents.FailureAsEmptySuccess, "incomplete-polled", "terminal-honesty"),
+        (broken_agents.FailureAsEmptySuccess, "failed-polled-partial", "terminal-honesty"),
+        (broken_agents.QueuedMeansDone, "phases-paced-by-polls", "null-means-done"),
+        (broken_agents.MangledText, "sliced-multibyte", "resume-exactly-once"),
+        (broken_agents.OffByOneCursor, "resume-cut-before-terminal", "resume-exactly-once"),
+        (broken_agents.NullOnError, "backend-drops-connection", "null-means-done"),
+        (broken_agents.TokenOnTerminalUpdate, "stream-to-completion", "null-means-done"),
+        (broken_agents.SurrogateToken, "persist-across-restart-stream", "token-persistable"),
     ],
 )
 async def test_broken_agents_fail_with_the_expected_check(agent, scenario: str, check_id: str) -> None:
@@ -125,3 +135,54 @@ async def test_a_programs_own_poller_is_judged_from_the_wire() -> None:
     marks = [entry for entry in journal if entry["method"] == "MARK"]
     polls = [entry for entry in journal if entry["method"] == "GET"]
     assert len(marks) == 1 and len(polls) == 8  # 1, 2, 4, 8, 16, 30, 30, 30: three capped waits
+
+
+@pytest.mark.parametrize(
+    ("agent", "failing"),
+    [
+        (broken_agents.SurrogateToken, {("persist-across-restart-poll", "token-persistable")}),
+        (broken_agents.NulToken, set()),
+        (broken_agents.MegabyteToken, {("token-size-budget", "token-size")}),
+    ],
+    ids=lambda value: getattr(value, "name", ""),
+)
+async def test_any_token_gets_a_verdict_and_a_written_report(agent, failing, tmp_path) -> None:
+    """Invalid UTF-8, NUL bytes, a megabyte: verdicts and all four reports, never a traceback."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from harness.conformance.reports import write_reports
+
+    result = await run_agent(agent, ["persist-across-restart-poll", "token-size-budget"])
+    assert [s.error for s in result.scenarios] == [None, None]
+    bad = {
+        (s.scenario, c.id) for s in result.scenarios for c in s.checks if c.status in (Status.FAILURE, Status.WARNING)
+    }
+    assert bad == failing
+    paths = write_reports(result, tmp_path)
+    saved = json.loads(paths["json"].read_text(encoding="ascii" if agent is broken_agents.SurrogateToken else "utf-8"))
+    assert saved["scenarios"][0]["history"]["calls"][0]["token_out"].endswith(agent.suffix)
+    ET.parse(paths["junit"])
+    assert "persist-across-restart-poll" in paths["markdown"].read_text(encoding="utf-8")
+    assert "persist-across-restart-poll" in paths["html"].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("agent", "scenario", "check_id"),
+    [
+        (broken_agents.NoSequenceCheck, "repeated-event", "sequence-dedupe"),
+        (broken_agents.NoSequenceCheck, "skipped-event", "sequence-dedupe"),
+        (broken_agents.IgnoresDeadline, "self-poll-deadline", "timeout"),
+        (broken_agents.NullOnTimeout, "self-poll-timeout", "timeout"),
+        (broken_agents.IgnoresRetryAfter, "self-poll-rate-limited", "backoff"),
+        (broken_agents.FixedIntervalPoller, "three-capped-polls", "backoff"),
+        (broken_agents.UncappedPoller, "three-capped-polls", "backoff"),
+    ],
+)
+async def test_broken_agents_get_the_expected_warning(agent, scenario: str, check_id: str) -> None:
+    """SHOULD rules broken: a WARNING with expected against measured, the run still passing its MUSTs."""
+    result = await run_agent(agent, [scenario])
+    (scenario_result,) = result.scenarios
+    failing = next(check for check in scenario_result.checks if check.id == check_id)
+    assert failing.status is Status.WARNING, scenario_result.checks
+    assert failing.measured and failing.expected

@@ -47,7 +47,13 @@ def rejudged(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 @pytest.mark.parametrize(
     "factory",
-    [broken_agents.FailureAsEmptySuccess, broken_agents.ResumesFromFirstToken, WithoutOwnPoller],
+    [
+        broken_agents.FailureAsEmptySuccess,
+        broken_agents.ResumesFromFirstToken,
+        WithoutOwnPoller,
+        broken_agents.SurrogateToken,
+        broken_agents.NulToken,
+    ],
     ids=lambda factory: factory.name,
 )
 async def test_saved_histories_are_judged_the_same_again(factory, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from harness.conformance.caller import FOREIGN_TOKEN
 from harness.conformance.checks import CHECKS
-from harness.conformance.history import History, Stopped
+from harness.conformance.history import SELF_POLL_MARK, History, Stopped
 from harness.conformance.results import CheckResult, Level, Status
 from tests.histories import (
     CALL_ID,
@@ -34,7 +34,7 @@ from tests.histories import (
     tool_output,
 )
 
-SHOULD_CHECKS = {"backoff", "timeout", "token-size", "token-scope"}
+SHOULD_CHECKS = {"backoff", "timeout", "token-size", "token-scope", "sequence-dedupe"}
 CUT = 5
 """Text deltas a cut stream delivers before the harness stops reading."""
 LAST_BEFORE_CUT = 3 + CUT - 1
@@ -593,6 +593,124 @@ class Case:
         return f"{self.check}:{self.fixture.__name__}"
 
 
+# --- issue 11: the whole of null-means-done and timeout; sequence-dedupe; unwritable tokens ------------------
+
+
+def nmd_bad_terminal_update_keeps_token() -> History:
+    """The stream ends the response, but the terminal update still carries a token (only the call is null)."""
+    builder = Builder().create(stream=True)
+    updates = [*opening(), *deltas(PIECES, 3), ("", token(3 + len(PIECES)), "response.completed")]
+    return builder.call("start", stream=True, updates=updates, token_out=None, status="completed").build()
+
+
+def nmd_bad_dropped_with_null() -> History:
+    """The connection dropped mid-stream; the agent hands back a null token while the response still runs."""
+    builder = Builder().create(stream=True)
+    updates = [*opening(), *deltas(PIECES[:CUT], 3)]
+    return builder.call("start", stream=True, updates=updates, token_out=None, error="stream dropped").build()
+
+
+def nmd_ok_dropped_keeps_token() -> History:
+    builder = Builder().create(stream=True).stream_get(at=1.0, starting_after=LAST_BEFORE_CUT)
+    updates = [*opening(), *deltas(PIECES[:CUT], 3)]
+    builder.call("start", stream=True, updates=updates, error="stream dropped")
+    return builder.call("resume", stream=True, updates=deltas(PIECES[CUT:], LAST_BEFORE_CUT + 1, end=True)).build()
+
+
+def timeout_bad_null_token() -> History:
+    builder = Builder().create(at=0.0).polls((1.0, 2.0, 4.0, 8.0))
+    builder.call("start", token_out=token(0))
+    return builder.call("self-poll", error="timed out", token_out=None, asked={"max_polls": 4}).build()
+
+
+def deadline_polls(gaps: tuple[float, ...]) -> History:
+    """A self-poll asked for at most 8 polls within 10 s, on a response that never finishes."""
+    builder = Builder().create(at=0.0).request("MARK", SELF_POLL_MARK, at=0.0, status=None).polls(gaps)
+    builder.call("start", token_out=token(0))
+    asked = {"max_polls": 8, "deadline_seconds": 10.0}
+    builder.call("self-poll", error="timed out", token_out=token(0), asked=asked)
+    # The call lasted as long as its polls did.
+    history = builder.build()
+    last = history.calls[-1]
+    calls = (*history.calls[:-1], replace(last, ended_at=last.started_at + sum(gaps)))
+    return replace(history, calls=calls)
+
+
+def timeout_ok_deadline() -> History:
+    return deadline_polls((1.0, 2.0, 4.0))
+
+
+def timeout_bad_past_deadline() -> History:
+    return deadline_polls((1.0, 2.0, 4.0, 8.0, 16.0))
+
+
+def with_fault(builder: Builder, fault: str) -> Builder:
+    builder.journal[-1]["faults"].append(fault)
+    return builder
+
+
+def dedupe_ok_repeat_dropped() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_repeat(at_sequence=5)")
+    return builder.call("start", stream=True, updates=[*opening(), *deltas(PIECES, 3, end=True)]).build()
+
+
+def dedupe_bad_repeat_delivered() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_repeat(at_sequence=5)")
+    pieces = [*PIECES[:3], PIECES[2], *PIECES[3:]]
+    return builder.call("start", stream=True, updates=[*opening(), *deltas(pieces, 3, end=True)]).build()
+
+
+def dedupe_ok_gap_reported() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_gap(at_sequence=8)")
+    builder.call("start", stream=True, updates=[*opening(), *deltas(PIECES[:5], 3)], error="gap: event 8 missing")
+    return builder.call("resume", stream=True, updates=deltas(PIECES[5:], 8, end=True)).build()
+
+
+def dedupe_bad_gap_passed_over() -> History:
+    builder = with_fault(Builder().create(stream=True), "sequence_gap(at_sequence=8)")
+    pieces = [*PIECES[:5], *PIECES[6:]]
+    return builder.call("start", stream=True, updates=[*opening(), *deltas(pieces, 3, end=True)]).build()
+
+
+def persist_bad_unwritable() -> History:
+    builder = Builder().create(at=0.0).polls([2.0])
+    builder.call("start", token_out=token(0) + "\udc80").restart()
+    return builder.call("poll", text=TEXT, token_out=None, status="completed").build()
+
+
+def with_slow_start(history: History, seconds: float) -> History:
+    """The same history, its start call taking `seconds` (an agent with that much dispatch latency)."""
+    start = history.calls[0]
+    return replace(history, calls=(replace(start, ended_at=start.started_at + seconds), *history.calls[1:]))
+
+
+def backoff_ok_late_by_own_latency() -> History:
+    """Each poll 4 s late, from an agent whose start call took 3 s: its own latency, no backoff defect."""
+    return with_slow_start(self_polled(tuple(gap + 4.0 for gap in LESSON_GAPS)), 3.0)
+
+
+def backoff_bad_late_beyond_latency() -> History:
+    """The same lateness from an agent whose start call was quick."""
+    return self_polled(tuple(gap + 4.0 for gap in LESSON_GAPS))
+
+
+def backoff_bad_early_despite_latency() -> History:
+    """A slow agent may be late, never early: a fixed 0.5 s interval stays a defect."""
+    return with_slow_start(self_polled((0.5,) * 7), 3.0)
+
+
+def backoff_ok_sdk_retries_skipped() -> History:
+    """A 503 retried twice by the SDK itself (x-stainless-retry-count 1, 2), 1 s apart: not the poller's waits."""
+    builder = Builder().create(at=0.0)
+    builder.poll(at=1.0, status=503).poll(at=2.0).poll(at=3.0)
+    for entry, count in zip(builder.journal[-3:], ("0", "1", "2"), strict=True):
+        entry["headers"]["x-stainless-retry-count"] = count
+    builder.journal[-3]["answered_at"] = builder.journal[-3]["received_at"]
+    builder.polls((2.0, 4.0, 8.0), start=3.0)
+    builder.call("start", token_out=token(0))
+    return builder.call("self-poll", text=TEXT, token_out=None, status="completed").build()
+
+
 OK, FAIL, WARN, SKIP, UNKNOWN = Status.SUCCESS, Status.FAILURE, Status.WARNING, Status.SKIPPED, Status.UNKNOWN
 
 CASES = [
@@ -621,10 +739,10 @@ CASES = [
     Case("backoff", backoff_ok, OK, "gaps 1.00, 2.00, 4.00, 8.00, 16.00, 30.00, 30.00 s"),
     Case("backoff", backoff_ok_jitter, OK),
     Case("backoff", backoff_ok_stream_get_not_a_poll, OK),
-    Case("backoff", backoff_bad_fixed_interval, WARN, "gap 1: expected 1 s, measured 2.00 s"),
+    Case("backoff", backoff_bad_fixed_interval, WARN, "gap 3: expected 4 s, measured 2.00 s"),
     Case("backoff", backoff_bad_no_cap, WARN, "gap 7: expected 30 s, measured 64.00 s"),
     Case("backoff", backoff_bad_cap_20, WARN, "gap 6: expected 30 s, measured 20.00 s"),
-    Case("backoff", backoff_bad_first_wait_2, WARN, "gap 1: expected 1 s, measured 2.00 s"),
+    Case("backoff", backoff_bad_first_wait_2, WARN, "gap 3: expected 4 s, measured 8.00 s"),
     Case("backoff", backoff_skip_harness_polls, SKIP, "the harness, not the agent"),
     Case("backoff", backoff_unknown_never_polled, UNKNOWN, "never polled"),
     Case("timeout", timeout_ok, OK, "stopped after 4 polls with: TimeoutError"),
@@ -681,6 +799,22 @@ CASES = [
     # The final answer of a tool loop is the last turn's text: the other checks judge it, not the call.
     Case("null-means-done", tco_ok_polled, OK, "tokens null exactly at the end"),
     Case("token-persistable", tco_ok_polled, SKIP, "restart"),
+    Case("null-means-done", nmd_bad_terminal_update_keeps_token, FAIL, "the update that ends a response carries null"),
+    Case("null-means-done", nmd_bad_dropped_with_null, FAIL, "with a null token while the operation still ran"),
+    Case("null-means-done", nmd_ok_dropped_keeps_token, OK),
+    Case("timeout", timeout_bad_null_token, WARN, "handed back a null token"),
+    Case("timeout", timeout_ok_deadline, OK, "stopped after 3 polls"),
+    Case("timeout", timeout_bad_past_deadline, WARN, "2 polls after the deadline of 10 s, the first at 15.0 s"),
+    Case("sequence-dedupe", dedupe_ok_repeat_dropped, OK),
+    Case("sequence-dedupe", dedupe_bad_repeat_delivered, WARN, "a repeated event was delivered again"),
+    Case("sequence-dedupe", dedupe_ok_gap_reported, OK),
+    Case("sequence-dedupe", dedupe_bad_gap_passed_over, WARN, "passed over silently"),
+    Case("sequence-dedupe", nmd_ok_stream, SKIP, "neither repeated nor skipped"),
+    Case("token-persistable", persist_bad_unwritable, FAIL, "cannot be written down: a lone surrogate at char"),
+    Case("backoff", backoff_ok_late_by_own_latency, OK),
+    Case("backoff", backoff_bad_late_beyond_latency, WARN, "gap 1: expected 1 s, measured 5.00 s"),
+    Case("backoff", backoff_bad_early_despite_latency, WARN, "gap 2: expected 2 s, measured 0.50 s"),
+    Case("backoff", backoff_ok_sdk_retries_skipped, OK, "gaps 1.00, 2.00, 4.00, 8.00 s"),
 ]
 
 
@@ -692,7 +826,7 @@ def test_check_verdict(case: Case) -> None:
 
 
 def test_every_check_has_a_passing_and_a_failing_fixture() -> None:
-    assert len(CHECKS) == 11
+    assert len(CHECKS) == 12
     for check_id, check in CHECKS.items():
         statuses = {case.status for case in CASES if case.check == check_id}
         broken = Status.WARNING if check_id in SHOULD_CHECKS else Status.FAILURE

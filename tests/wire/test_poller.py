@@ -291,16 +291,17 @@ async def test_gives_up_after_failed_polls_in_a_row_keeping_the_token(mock: Serv
 
 async def test_retry_after_longer_than_the_backoff_delays_the_next_poll(mock: ServerThread, agent: OpenAIAgent) -> None:
     add_rule(mock, faults=[{"type": "background", "queue_seconds": 150, "in_progress_seconds": 50}])
-    # Over the SDK's 120 s ceiling, so the SDK hands the 429 over instead of sleeping on it itself
-    # (for 20 s it would sleep 20 real seconds and retry, and the poller would never see the 429).
-    add_rule(mock, match={"method": "GET"}, times=1, faults=[{"type": "http_error", "status": 429, "retry_after": 150}])
+    # Three times: the SDK retries twice by itself (Retry-After reaches it in real seconds, so it sleeps
+    # scenario time), then hands the third 429 over to the poller.
+    add_rule(mock, match={"method": "GET"}, times=3, faults=[{"type": "http_error", "status": 429, "retry_after": 20}])
     outcome = await Poller(agent, clock=Clock(SCALE)).start("Hi.")
     assert outcome.status == "completed"
-    times = polls_of(mock, created_id(mock))
+    times = polls_of(mock, created_id(mock))  # the create, the 429, the SDK's two retries, the poller's poll
+    assert times[2] - times[1] >= 20 and times[3] - times[2] >= 20  # the SDK's own retries, on scenario time
     assert outcome.schedule[0].error is not None and "429" in outcome.schedule[0].error
-    # 150 s instead of the pending 2 s; then the backoff goes on where it was, with 2 s.
-    assert [record.waited for record in outcome.schedule[:3]] == [1, 150, 2]
-    assert times[2] - times[1] >= 150
+    # 20 s instead of the pending 2 s; then the backoff goes on where it was, with 2 s.
+    assert [record.waited for record in outcome.schedule[:3]] == [1, 20, 2]
+    assert times[4] - times[3] >= 20
 
 
 # Retry-After against the backoff, step by step, with an agent whose replies are scripted.

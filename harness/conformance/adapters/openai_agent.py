@@ -28,6 +28,8 @@ TERMINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete
 
 class OpenAIAgent:
     name = "openai"
+    checks_sequence = True
+    """Drop events already delivered and report a gap (sequence-dedupe); the test suite's broken agents turn it off."""
 
     def __init__(self) -> None:
         self._client: AsyncOpenAI | None = None
@@ -61,6 +63,10 @@ class OpenAIAgent:
         assert self._environment is not None
         return self._environment.clock.now()
 
+    def _scenario_seconds(self, real_seconds: float) -> float:
+        assert self._environment is not None
+        return self._environment.clock.scenario_seconds(real_seconds)
+
     @property
     def model(self) -> str:
         assert self._environment is not None
@@ -87,7 +93,10 @@ class OpenAIAgent:
                 response = await self._submit_outputs(response, stream=False)
             return _reply(response, self._now())
         except APIStatusError as error:
-            return AgentReply((), token, error=one_line(str(error)), retry_after=_retry_after(error))
+            asked = _retry_after(error)
+            # The wire speaks real seconds (the mock scales them); the poller waits in scenario seconds.
+            retry_after = None if asked is None else self._scenario_seconds(asked)
+            return AgentReply((), token, error=one_line(str(error)), retry_after=retry_after)
         except APIError as error:
             return AgentReply((), token, error=one_line(str(error)))
 
@@ -153,10 +162,28 @@ class OpenAIAgent:
         token = _encode_token(response_id, state.get("sequence_number") if state else None)
         status = error = None
         calling = None  # the response ended with function calls: the tool loop goes on
+        # The last sequence number delivered: a backend or proxy may repeat events after a reconnect
+        # (sequence-dedupe), and a hole in the numbering means an event was lost. A tool loop's follow-up
+        # is another response, numbered from 0 again.
+        delivered = state.get("sequence_number") if state and opened is None else None
+        if not self.checks_sequence:
+            delivered = None
         try:
             async for event in events:
+                number = event.sequence_number
+                if delivered is not None and number <= delivered:
+                    continue
+                if delivered is not None and number > delivered + 1:
+                    gap = f"events {delivered + 1}..{number - 1} never arrived (a gap in sequence numbers)"
+                    return AgentReply(tuple(updates), token, error=f"stream broken: {gap}")
+                delivered = number if self.checks_sequence else None
                 if event.type == "response.created":
                     response_id = event.response.id
+                if max_updates == 0 and response_id is not None:
+                    # Asked to deliver nothing: what was read only says which response to resume, from where.
+                    return AgentReply(
+                        (), _encode_token(response_id, state.get("sequence_number") if state else None), cut=True
+                    )
                 if event.type in TERMINAL_EVENTS and not _function_calls(event.response):
                     status = event.response.status
                     error = _ending_error(event.response)

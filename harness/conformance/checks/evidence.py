@@ -6,7 +6,7 @@ from typing import Any
 
 from harness.conformance.checks.base import NotApplicable
 from harness.conformance.delivery import answer_response_id
-from harness.conformance.history import Call, History
+from harness.conformance.history import Call, History, utf8_size
 
 TERMINAL_FAILURES = ("failed", "incomplete", "cancelled")
 TERMINAL = ("completed", *TERMINAL_FAILURES)
@@ -21,7 +21,7 @@ def truth(history: History) -> dict[str, Any]:
 
 
 def describe(call: Call) -> str:
-    token = "null" if call.token_out is None else f"{call.token_out[:60]!r} ({len(call.token_out.encode())} B)"
+    token = "null" if call.token_out is None else f"{call.token_out[:60]!r} ({utf8_size(call.token_out)} B)"
     parts = [f"call {call.index} {call.step}{' stream' if call.stream else ''}", f"token {token}"]
     if call.text:
         parts.append(f"text {len(call.text)} chars")

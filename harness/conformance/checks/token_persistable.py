@@ -5,7 +5,7 @@ from __future__ import annotations
 from harness.conformance.checks.base import NotApplicable, Verdict, check
 from harness.conformance.checks.evidence import TERMINAL_FAILURES, describe, truth
 from harness.conformance.delivery import delivery_map
-from harness.conformance.history import History
+from harness.conformance.history import Call, History, unwritable_at
 from harness.conformance.results import Level
 
 
@@ -22,7 +22,13 @@ def token_persistable(history: History) -> Verdict:
     expected_truth = truth(history)
     ending = expected_truth["final_status"]
     # An error that honestly reports a failed ending means the token worked; any other error means it did not.
+    # A token only survives a restart in a form a file can hold; the harness's memory is not such a place.
     problems = [
+        f"call {call.index} handed over a token that cannot be written down: a lone surrogate at char {at}, "
+        "which neither UTF-8 nor a JSON file of a real client can hold"
+        for call, at in _unwritable(history)
+    ]
+    problems += [
         f"call {call.index} after the restart failed: {call.error}"
         for call in after_restart
         if call.error and not (ending in TERMINAL_FAILURES and call.token_out is None)
@@ -40,3 +46,14 @@ def token_persistable(history: History) -> Verdict:
         measured="; ".join(problems) or "continued after the restart to the complete answer",
         evidence=tuple(describe(call) for call in after_restart),
     )
+
+
+def _unwritable(history: History) -> list[tuple[Call, int]]:
+    """The first token of each call that UTF-8 cannot encode, with where it breaks."""
+    found = []
+    for call in history.calls:
+        tokens = [call.token_out, *(update.token for update in call.updates)]
+        at = next((at for token in tokens if token is not None and (at := unwritable_at(token)) is not None), None)
+        if at is not None:
+            found.append((call, at))
+    return found

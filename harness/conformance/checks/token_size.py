@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.conformance.checks.base import NotApplicable, Verdict, check
-from harness.conformance.history import History
+from harness.conformance.history import History, utf8_size
 from harness.conformance.results import Level
 
 DEFAULT_BUDGET_BYTES = 4096
@@ -20,7 +20,7 @@ MIN_POINTS_FOR_GROWTH = 8
 def token_size(history: History) -> Verdict:
     budget = history.token_budget_bytes or DEFAULT_BUDGET_BYTES
     sizes = [u.token_bytes for call in history.calls for u in call.updates if u.token is not None]
-    sizes += [len(call.token_out.encode()) for call in history.calls if call.token_out is not None and not call.updates]
+    sizes += [utf8_size(call.token_out) for call in history.calls if call.token_out is not None and not call.updates]
     if not sizes:
         raise NotApplicable("no token was handed out")
     problems = []

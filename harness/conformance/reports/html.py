@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from harness.conformance.history import utf8_size
 from harness.conformance.reports.pictures import KIND_COLORS, Picture, pictures
 from harness.conformance.reports.summary import (
     STATUS_SYMBOLS,
@@ -63,7 +64,7 @@ def _view(position: int, result: ScenarioResult) -> ScenarioView:
 
 
 def _token_size(token: str | None) -> str:
-    return "null" if token is None else f"{len(token.encode())} B"
+    return "null" if token is None else f"{utf8_size(token)} B"
 
 
 def _environment() -> jinja2.Environment:
@@ -102,5 +103,6 @@ def render_html(result: RunResult) -> str:
 
 def write_html(result: RunResult, directory: Path) -> Path:
     path = directory / FILE_NAME
-    path.write_text(render_html(result), encoding="utf-8")
+    # An agent's lone surrogate (in a token or its text) must not stop the report.
+    path.write_text(render_html(result), encoding="utf-8", errors="backslashreplace")
     return path

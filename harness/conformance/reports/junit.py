@@ -16,7 +16,7 @@ from harness.conformance.results import CheckResult, RunResult, ScenarioResult, 
 FILE_NAME = "junit.xml"
 BASELINE_SUITE = "expected-failures"
 # Characters XML 1.0 cannot carry at all, even escaped; agents' text may contain them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_safe(text: str) -> str:

@@ -153,5 +153,6 @@ def render_markdown(result: RunResult) -> str:
 
 def write_markdown(result: RunResult, directory: Path) -> Path:
     path = directory / FILE_NAME
-    path.write_text(render_markdown(result), encoding="utf-8")
+    # An agent's lone surrogate (in a token or its text) must not stop the report.
+    path.write_text(render_markdown(result), encoding="utf-8", errors="backslashreplace")
     return path

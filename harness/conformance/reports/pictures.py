@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from harness.conformance.delivery import DeliveryMap, Segment, delivery_map
-from harness.conformance.history import Call, History
+from harness.conformance.history import Call, History, utf8_size
 
 KIND_COLORS = {"ok": "#2b9348", "repeat": "#f77f00", "skip": "#d00000", "foreign": "#7b2cbf", "empty": "#adb5bd"}
 TOKEN_NULL_COLOR = "#2b9348"
@@ -148,8 +148,8 @@ def _triangle(x: float, y: float, **style: str) -> dict[str, str]:
 
 
 def _describe(call: Call) -> str:
-    token_in = "none" if call.token_in is None else f"{len(call.token_in.encode())} bytes"
-    token_out = "null" if call.token_out is None else f"{len(call.token_out.encode())} bytes"
+    token_in = "none" if call.token_in is None else f"{utf8_size(call.token_in)} bytes"
+    token_out = "null" if call.token_out is None else f"{utf8_size(call.token_out)} bytes"
     parts = [
         f"call {call.index} ({call.step}, {'stream' if call.stream else 'non-streaming'}, agent {call.agent_instance})",
         f"{_seconds(call.started_at)} to {_seconds(call.ended_at)}",
@@ -171,7 +171,7 @@ def _end_label(call: Call) -> str:
     parts = [word for word, present in (("cut", call.cut), ("error", bool(call.error))) if present]
     if call.status:
         parts.append(call.status)
-    parts.append("null token" if call.token_out is None else f"token {len(call.token_out.encode())} B")
+    parts.append("null token" if call.token_out is None else f"token {utf8_size(call.token_out)} B")
     return " · ".join(parts)
 
 
