@@ -41,6 +41,12 @@ class ServerConfig:
     """`memory`, or `sqlite:PATH` to keep responses across restarts."""
     journal_limit: int = 1_000_000
     """Oldest journal entries are dropped past this many (and counted as dropped)."""
+    cassettes: tuple[str, ...] = ()
+    """vcrpy cassettes whose recorded responses answer the creates they match (mock_server/recorded.py)."""
+    match_on: tuple[str, ...] = ("method", "path", "body")
+    """vcrpy's matcher names (and bgr's `input`) a create must pass to be answered by a recording."""
+    unmatched: str = "error"
+    """What a create no recording matches gets, with cassettes: `error` (a 400 naming the mismatch) or `generate`."""
 
     def __post_init__(self) -> None:
         if self.answer_tokens < 1:

@@ -95,6 +95,9 @@ class StoredResponse:
         status = self.status(now)
         if now >= self.timeline.finished_at and status == self.timeline.final_status:
             return self.timeline.final
+        recorded = self.timeline.snapshots
+        if recorded is not None and status in recorded:
+            return recorded[status]
         return response_object(self.id, self.params, created_at=int(self.created_at), status=status)
 
     def visible_events(self, now: float) -> int:
@@ -190,6 +193,9 @@ class ResponseStore:
 
     def __len__(self) -> int:
         return len(self._responses)
+
+    def __contains__(self, response_id: str) -> bool:
+        return response_id in self._responses
 
     def ids(self) -> list[str]:
         return list(self._responses)
