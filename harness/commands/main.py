@@ -6,6 +6,7 @@ import click
 
 from harness.commands.fuzz import fuzz_command
 from harness.commands.poll import poll_command, resume_command
+from harness.commands.record import record_command
 from harness.commands.run import run_command
 from harness.commands.serve import serve_command
 
@@ -21,3 +22,4 @@ main.add_command(poll_command)
 main.add_command(resume_command)
 main.add_command(fuzz_command)
 main.add_command(serve_command)
+main.add_command(record_command)
