@@ -50,6 +50,13 @@ STATUS_STYLE = {
     help="A file of 'scenario:check' lines known to fail.",
 )
 @click.option("--base-url", help="Use this running bgr mock instead of starting one.")
+@click.option(
+    "--cassette",
+    "cassettes",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A vcrpy cassette (repeatable): its recorded answers are served, with every fault on top, to its prompt.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List suites, scenarios and checks, and exit.")
 def run_command(
     agent: str | None,
@@ -60,6 +67,7 @@ def run_command(
     report_dir: Path | None,
     baseline_file: Path | None,
     base_url: str | None,
+    cassettes: tuple[str, ...],
     list_only: bool,
 ) -> None:
     """Drive an agent through scenario suites and judge the background-responses contract."""
@@ -82,7 +90,8 @@ def run_command(
         )
     except BaselineError as error:
         raise click.ClickException(str(error)) from None
-    settings = RunSettings(agent, seed, time_scale, base_url, baseline)
+    check_cassettes(cassettes)
+    settings = RunSettings(agent, seed, time_scale, base_url, baseline, cassettes)
     try:
         from harness.conformance.adapters import make_adapter
 
@@ -100,6 +109,18 @@ def run_command(
         paths = write_reports(result, report_dir)
         console.print("reports: " + ", ".join(str(path) for path in paths.values()))
     raise SystemExit(0 if result.passed else 1)
+
+
+def check_cassettes(cassettes: tuple[str, ...]) -> None:
+    """Each cassette loads and one holds a recorded response, or the command stops with one line."""
+    if not cassettes:
+        return
+    from mock_server.recorded import recorded_prompt
+
+    try:
+        recorded_prompt(cassettes)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def select(

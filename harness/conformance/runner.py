@@ -25,6 +25,7 @@ from harness.conformance.scenarios import (
     script_of,
 )
 from harness.conformance.target import DEFAULT_TIME_SCALE, Target, open_target
+from mock_server.recorded import recorded_prompt
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
@@ -53,6 +54,9 @@ class RunSettings:
     """An already running bgr mock (its root or /v1 URL); None starts one."""
     expected_failures: frozenset[str] = frozenset()
     """`scenario:check` entries known to fail."""
+    cassettes: tuple[str, ...] = ()
+    """vcrpy cassettes whose recorded answers the mock serves (matched on the input); their prompt is every
+    scenario's."""
 
 
 Progress = Callable[[ConformanceScenario, ScenarioResult | None], None]
@@ -68,7 +72,7 @@ async def run(
     """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     results = []
-    with open_target(settings.base_url, settings.seed, settings.time_scale) as target:
+    with open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes) as target:
         async with MockAdmin(target.url) as admin:
             for scenario in scenarios:
                 if progress:
@@ -102,7 +106,8 @@ async def run_scenario(
     error = None
     try:
         await adapter.start(environment)
-        await caller.play(replace(scenario, prompt=f"{scenario.prompt or DEFAULT_PROMPT} {marker}"))
+        prompt = recorded_prompt(settings.cassettes) if settings.cassettes else scenario.prompt or DEFAULT_PROMPT
+        await caller.play(replace(scenario, prompt=f"{prompt} {marker}"))
     except Exception as failure:
         error = f"{type(failure).__name__}: {one_line(str(failure))}"
     finally:
@@ -176,6 +181,8 @@ def reproduce_command(settings: RunSettings, target: Target, scenario: Conforman
     parts += ["--time-scale", f"{target.time_scale:g}"]
     if settings.base_url is not None:
         parts += ["--base-url", settings.base_url]
+    for cassette in settings.cassettes:
+        parts += ["--cassette", cassette]
     return shlex.join(parts)
 
 
