@@ -7,6 +7,8 @@ sequence numbers, when each was released, and the Response object as each status
 lifecycle: polls, streams and resumes are answered from the store, so every fault applies on top.
 
 What a recording lacks is filled in, and nothing it has is changed:
+- a usage recorded before the API sent `input_tokens_details.cache_write_tokens` (which openai 3.x requires)
+  gets it as 0, and only the events and snapshots that lacked it are encoded again (`amend`);
 - times of a cassette without bgr's timings follow the mock's pacing (queue, first token, tokens/s);
 - a response that was only polled gets events made from its snapshots, its text split into words;
 - a response the recording never saw finish stays in its last recorded status.
@@ -273,6 +275,30 @@ def _paced(kinds: Sequence[str | None], spec: TimelineSpec) -> list[float]:
 # ---- from interactions to answers ------------------------------------------------------------------
 
 
+def amend(response: dict[str, Any]) -> bool:
+    """Fill in what the API sends today and a recording predates; True when something was added."""
+    usage = response.get("usage")
+    details = usage.get("input_tokens_details") if isinstance(usage, dict) else None
+    if isinstance(details, dict) and "cache_write_tokens" not in details:
+        details["cache_write_tokens"] = 0
+        return True
+    return False
+
+
+def _amended_snapshot(raw: bytes) -> bytes:
+    body = _json_object(raw)
+    return orjson.dumps(body) if body is not None and amend(body) else raw
+
+
+def _amended_frame(frame: bytes) -> bytes:
+    payload = _payload(frame)
+    response = payload.get("response") if payload else None
+    if payload is None or not isinstance(response, dict) or not amend(response):
+        return frame
+    head = frame[: frame.index(b"data:")]
+    return head + b"data: " + orjson.dumps(payload) + frame[len(frame.rstrip(b"\r\n")) :]
+
+
 def _frames_of(body: bytes) -> list[bytes]:
     """SSE frames, each with its blank line; CRLF streams are kept as they are."""
     frames, start = [], 0
@@ -300,7 +326,7 @@ class _Gathered:
             if not isinstance(sequence, int) or sequence in self.events:
                 continue
             at = offset + times[index] if offset is not None and times is not None and index < len(times) else None
-            self.events[sequence] = (frame, at)
+            self.events[sequence] = (_amended_frame(frame), at)
             response = payload.get("response") if payload else None
             if isinstance(response, dict) and isinstance(response.get("status"), str):
                 self._snapshot(response["status"], orjson.dumps(response), at)
@@ -311,7 +337,7 @@ class _Gathered:
             self._snapshot(body["status"], interaction.body, self._offset(interaction))
 
     def _snapshot(self, status: str, raw: bytes, at: float | None) -> None:
-        self.snapshots.setdefault(status, raw)
+        self.snapshots.setdefault(status, _amended_snapshot(raw))
         self.snapshot_times.setdefault(status, at)
 
     def _offset(self, interaction: Interaction) -> float | None:
