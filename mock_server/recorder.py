@@ -152,6 +152,8 @@ class RecordingProxy:
             interaction = _with_event_times(interaction, chunks, arrived)
         async with self._lock:
             self.interactions.append(interaction)
+            # In the order the requests came, as vcrpy plays them: a cut stream's upstream may end after its resume.
+            self.interactions.sort(key=lambda recorded: recorded.started or 0.0)
             write_cassette(self.cassette, self.interactions)
         if listening:
             with contextlib.suppress(ConnectionResetError, aiohttp.ClientConnectionResetError):
