@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from itertools import accumulate
 from typing import Any
 from urllib.parse import urlparse
@@ -513,7 +514,8 @@ def answers_of(interactions: Sequence[Interaction], source: str) -> list[Recorde
     return [found.answer(response_id) for response_id, found in gathered.items()]
 
 
-def recorded_prompt(paths: Sequence[str]) -> str:
+@cache  # asked for by every scenario of a run
+def recorded_prompt(paths: tuple[str, ...]) -> str:
     """The input text of the first recorded create: what a run asks for to be answered by the recording."""
     for path in paths:
         for answer in answers_of(load_cassette(path), path):

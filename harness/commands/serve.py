@@ -72,7 +72,7 @@ DEFAULTS = ServerConfig()
     "--match-on",
     default=",".join(DEFAULTS.match_on),
     show_default=True,
-    help="vcrpy matcher names, comma-separated (and bgr's `input`: model and the start of the input).",
+    help="vcrpy matcher names, comma-separated (and bgr's `input`: the recorded input begins the request's).",
 )
 @click.option(
     "--unmatched",

@@ -115,7 +115,7 @@ def test_pydantic_ai_shaped_cassettes_load_parsed_bodies_and_both_kinds_of_answe
     assert [event["sequence_number"] for event in events] == list(range(len(events)))
     assert timeline.text == cassettes.TEXT and events[-1]["type"] == "response.completed"
     assert timeline.started_at == 102.0 and timeline.finished_at > timeline.started_at
-    assert recorded_prompt([str(path)]) == cassettes.PROMPT
+    assert recorded_prompt((str(path),)) == cassettes.PROMPT
 
 
 def test_a_fault_ending_cuts_a_recorded_answer_after_its_deltas(tmp_path) -> None:
