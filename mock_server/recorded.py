@@ -33,6 +33,7 @@ from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
 from mock_server.cassette import Interaction, load_cassette
+from mock_server.config import DEFAULT_MATCH_ON
 from mock_server.errors import APIError
 from mock_server.event_log import EventLog
 from mock_server.sse import event_frame
@@ -108,7 +109,6 @@ def input(r1: Request, r2: Request) -> None:
 
 MATCHERS: dict[str, Callable[[Request, Request], Any]] = {**VCR().matchers, "input": input}
 """vcrpy's matchers by their names, and bgr's `input`."""
-DEFAULT_MATCH_ON = ("method", "path", "body")
 
 
 def decode_match_on(names: Iterable[str]) -> tuple[str, ...]:
