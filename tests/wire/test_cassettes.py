@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +25,8 @@ BGR = str(Path(sys.executable).parent / "bgr")
 SECRET_KEY = "sk-bgr-test-secret-4711"
 SECRET_HEADERS = {"OpenAI-Organization": "org-bgr-secret-12", "OpenAI-Project": "proj_bgr_secret_34"}
 PACED = Timing(queue_seconds=0.3, first_token_seconds=0.1, tokens_per_second=50.0)
-MAX_POLLS = 400
+MAX_POLLS = 500
+POLL_INTERVAL_SECONDS = 0.01
 
 
 @pytest.fixture
@@ -52,6 +54,7 @@ def _poll_until_ended(client: OpenAI, response_id: str) -> tuple[list[str], open
         statuses.append(polled.status)
         if polled.status not in ("queued", "in_progress"):
             return statuses, polled
+        time.sleep(POLL_INTERVAL_SECONDS)  # a poller's pace, as tests/wire/test_responses_api.py polls
     raise AssertionError(f"still {statuses[-1]} after {MAX_POLLS} polls")
 
 
@@ -196,7 +199,8 @@ def test_a_429_on_top_is_retried_into_the_recorded_answer(tmp_path, serve) -> No
 def test_a_recorded_answer_outlives_a_restart_on_sqlite(tmp_path, serve) -> None:
     path = str(cassettes.pydantic_ai_shaped(tmp_path / "p.yaml"))
     store = f"sqlite:{tmp_path / 'responses.db'}"
-    first = ServerThread(ServerConfig(cassettes=(path,), store=store, match_on=("method", "path", "input"))).start()
+    config = ServerConfig(cassettes=(path,), store=store, match_on=("method", "path", "input"), time_scale=0.1)
+    first = ServerThread(config).start()
     try:
         before = send(
             "POST",
@@ -207,7 +211,7 @@ def test_a_recorded_answer_outlives_a_restart_on_sqlite(tmp_path, serve) -> None
         frames = send("GET", f"{first.base_url}/responses/{cassettes.RESPONSE_ID}?stream=true&starting_after=4").body
     finally:
         first.stop()
-    second = serve(ServerConfig(store=store))  # no cassette: the store holds the recording itself
+    second = serve(ServerConfig(store=store, time_scale=0.1))  # no cassette: the store holds the recording itself
     after = send("GET", f"{second.base_url}/responses/{cassettes.RESPONSE_ID}?stream=true&starting_after=4")
     assert after.status == 200 and after.body == frames
 
