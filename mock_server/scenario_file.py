@@ -40,7 +40,7 @@ import yaml
 
 from mock_server.config import ServerConfig, Timing
 from mock_server.faults import FaultSpecError
-from mock_server.recorded import decode_match_on, decode_unmatched
+from mock_server.playback import decode_match_on, decode_unmatched
 from mock_server.rules import Rule, decode_rule
 
 __all__ = [

@@ -10,7 +10,7 @@ from mock_server.answer import IdFactory
 from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.journal import Journal
-from mock_server.recorded import Recordings, decode_unmatched
+from mock_server.playback import Recordings, decode_unmatched
 from mock_server.rules import RuleBook
 from mock_server.sqlite_store import SqliteResponseStore
 from mock_server.store import ResponseStore

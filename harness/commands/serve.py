@@ -10,7 +10,7 @@ import click
 
 from mock_server import MockServer, ServerConfig, Timing, serve_until_stopped
 from mock_server.cassette import CassetteError
-from mock_server.recorded import Unmatched, decode_match_on
+from mock_server.playback import Unmatched, decode_match_on
 from mock_server.scenario_file import ScenarioError, load_scenario
 
 DEFAULTS = ServerConfig()

@@ -12,15 +12,8 @@ from vcr.request import Request
 
 from mock_server.cassette import CassetteError, Interaction, dump_cassette, load_cassette, write_cassette
 from mock_server.errors import APIError
-from mock_server.recorded import (
-    MATCHERS,
-    Recordings,
-    Unmatched,
-    answers_of,
-    decode_match_on,
-    decode_unmatched,
-    recorded_prompt,
-)
+from mock_server.playback import MATCHERS, Recordings, Unmatched, decode_match_on, decode_unmatched
+from mock_server.recorded import answers_of, recorded_prompt
 from mock_server.scenario_file import ScenarioError, parse_scenario
 from mock_server.sse import parse_frames
 from mock_server.timeline import TimelineSpec
