@@ -60,7 +60,8 @@ class RecordingProxy:
         if self.cassette.exists():
             raise FileExistsError(f"{self.cassette} exists: bgr never overwrites a recording; name another file")
         # No timeout: a background stream may stay open for minutes; the upstream decides when it ends.
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None), auto_decompress=False)
+        # Decoded if an upstream compresses anyway: the agent and the cassette get the same plain bytes.
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         app = web.Application(client_max_size=64 << 20)
         app.router.add_route("*", "/{tail:.*}", self._forward)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)

@@ -64,8 +64,9 @@ def _generated_recipe(state: MockState, params: ResponseParams, faults: tuple[Fa
 
 def _recording_for(request: web.Request, state: MockState) -> RecordedAnswer | None:
     assert state.recordings is not None
-    body = orjson.dumps(json_body(request))
-    answer = state.recordings.match(request.method, str(request.url), dict(request.headers), body)
+    # The body was parsed as JSON whatever its header said: vcrpy's body matcher compares it as JSON then.
+    headers = {**request.headers, "Content-Type": "application/json"}
+    answer = state.recordings.match(request.method, str(request.url), headers, orjson.dumps(json_body(request)))
     if answer is not None:
         journal_entry(request).notes.append(f"answered by the recording {answer.source}")
     return answer
