@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import aiohttp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,13 +32,76 @@ URL_PATTERN = re.compile(rb"(http://127\.0\.0\.1:\d+/v1)")
 
 ANSWER_TOKENS = 64
 EVENTS_PER_STREAM = ANSWER_TOKENS + 8  # created, in_progress, item/part added, deltas, 4 done-events, completed
-STREAM_REQUEST = {"model": "gpt-4o", "input": "Benchmark the streaming path, please.", "stream": True}
-BGR_TARGETS = ("bgr", "bgr distinct prompts")
-"""bgr asked one prompt over and over (what a load test sends), and a new prompt on every request, so that
-none of its events were encoded before: every response's script is compiled anew."""
-BASELINE_TARGETS = ("minimal per-event", "minimal per-stream", "encode per-event", "encode per-stream")
-TARGETS = BGR_TARGETS + BASELINE_TARGETS
+CHAT_FRAMES_PER_STREAM = ANSWER_TOKENS + 3  # the role chunk, deltas, the finish chunk, data: [DONE]
+PROMPT = "Benchmark the streaming path, please."
+STREAM_REQUEST = {"model": "gpt-4o", "input": PROMPT, "stream": True}
 CONCURRENCY = 8
+
+Api = Literal["responses", "chat"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One server asked one way: what a row of the summary measures."""
+
+    name: str
+    server: str
+    """`bgr`, a peer (`aimock`, `llmock`) or a mode of the minimal server (benchmarks/minimal_sse_server.py)."""
+    api: Api = "responses"
+    distinct: bool = False
+    """A new prompt on every request, so that bgr never encoded any of a response's events before."""
+
+    @property
+    def path(self) -> str:
+        return "/responses" if self.api == "responses" else "/chat/completions"
+
+    @property
+    def events_per_stream(self) -> int:
+        return EVENTS_PER_STREAM if self.api == "responses" else CHAT_FRAMES_PER_STREAM
+
+    def request_body(self, prompt: str) -> dict[str, object]:
+        if self.api == "responses":
+            return {**STREAM_REQUEST, "input": prompt}
+        return {"model": STREAM_REQUEST["model"], "messages": [{"role": "user", "content": prompt}], "stream": True}
+
+
+PEERS = ("aimock", "llmock")
+MINIMAL_MODES = {
+    "minimal per-event": "per-event",
+    "minimal per-stream": "per-stream",
+    "encode per-event": "encode-per-event",
+    "encode per-stream": "encode-per-stream",
+}
+TARGETS = (
+    Target("bgr", "bgr"),
+    Target("bgr distinct prompts", "bgr", distinct=True),
+    Target("bgr chat", "bgr", "chat"),
+    *(
+        target
+        for peer in PEERS
+        for target in (
+            Target(peer, peer),
+            Target(f"{peer} distinct prompts", peer, distinct=True),
+            Target(f"{peer} chat", peer, "chat"),
+        )
+    ),
+    *(Target(name, mode) for name, mode in MINIMAL_MODES.items()),
+)
+TARGETS_BY_NAME = {target.name: target for target in TARGETS}
+COMPARISONS: tuple[tuple[str, str], ...] = (
+    ("bgr chat", "bgr"),
+    ("bgr distinct prompts", "bgr"),
+    *((f"bgr{path}", f"{peer}{path}") for path in ("", " chat", " distinct prompts") for peer in PEERS),
+    *(("bgr", name) for name in MINIMAL_MODES),
+    *(("bgr distinct prompts", name) for name in MINIMAL_MODES),
+)
+"""(bgr target, baseline): each printed as a ratio of events per second, both measured in the same run."""
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("bgr chat", "bgr"),
+    ("bgr distinct prompts", "bgr"),
+    *((f"bgr{path}", f"{peer}{path}") for path in ("", " chat", " distinct prompts") for peer in PEERS),
+)
+"""The ratios the goals are about, measured again with interleaved rounds (benchmarks/test_paired_throughput.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +169,15 @@ class CapturedStream:
 
 
 COMPLETED_FRAME_START = b"event: response.completed\n"
+CHAT_DONE_FRAME = b"data: [DONE]\n\n"
 
 
-def last_frame_is_completed(body: bytes) -> bool:
-    """Whether a stream ended cleanly: its last frame is `response.completed` and is terminated."""
+def last_frame_is_completed(body: bytes, api: Api = "responses") -> bool:
+    """Whether a stream ended cleanly: its last frame is `response.completed` (or `data: [DONE]`) and is terminated."""
     if not body.endswith(b"\n\n"):
         return False
+    if api == "chat":
+        return body.endswith(CHAT_DONE_FRAME)
     previous_end = body.rfind(b"\n\n", 0, len(body) - 2)
     return body.startswith(COMPLETED_FRAME_START, previous_end + 2 if previous_end >= 0 else 0)
 
@@ -125,8 +193,22 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+REQUEST_TIMEOUT_SECONDS = 30.0
+
+
+async def open_session() -> aiohttp.ClientSession:
+    """The load client's session: limit == concurrency, so exactly that many keep-alive connections, all reused."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS))
+
+
 def bgr_argv() -> list[str]:
     return [str(BGR), "serve", "--host", "127.0.0.1", "--port", "0", "--answer-tokens", str(ANSWER_TOKENS)]
+
+
+def bgr_instant_background_argv() -> list[str]:
+    """bgr whose background responses finish the moment they are made: polls see the final Response."""
+    return [*bgr_argv(), "--queue-seconds", "0", "--first-token-seconds", "0", "--tokens-per-second", "0"]
 
 
 def minimal_argv(mode: str, frames_file: Path) -> list[str]:
@@ -180,11 +262,37 @@ class TargetResult:
 
 
 @dataclass(slots=True)
+class PairedRatio:
+    """Two targets measured in alternating rounds: the ratio of each round of the first to its neighbour."""
+
+    first: str
+    second: str
+    first_rounds: list[RoundSample]
+    second_rounds: list[RoundSample]
+
+    @property
+    def wall(self) -> list[float]:
+        return [a.rate / b.rate for a, b in zip(self.first_rounds, self.second_rounds, strict=True)]
+
+    @property
+    def server_cpu(self) -> list[float]:
+        """Ratios of events per second of server CPU; rounds too short to register (10 ms ticks) are left out."""
+        return [
+            (a.events / a.server_cpu_seconds) / (b.events / b.server_cpu_seconds)
+            for a, b in zip(self.first_rounds, self.second_rounds, strict=True)
+            if min(a.server_cpu_seconds, b.server_cpu_seconds) >= 0.05
+        ]
+
+
+@dataclass(slots=True)
 class ThroughputReport:
     measured: bool
     """False under --benchmark-disable: one short smoke round per target, indicative only."""
     concurrency: int
     results: dict[str, TargetResult] = field(default_factory=dict)
+    polls: dict[str, TargetResult] = field(default_factory=dict)
+    paired: list[PairedRatio] = field(default_factory=list)
+    """Polling targets (benchmarks/test_polling_throughput.py): events are answered polls."""
 
 
 REPORT_KEY = pytest.StashKey[ThroughputReport]()

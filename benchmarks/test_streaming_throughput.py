@@ -1,14 +1,17 @@
-"""Streaming throughput, in SSE events per second: bgr against minimal aiohttp handlers serving the same bytes.
+"""Streaming throughput, in SSE events per second: bgr against its peers and against minimal aiohttp handlers.
 
 Each target is a separate server process on 127.0.0.1; one asyncio load client in this process
 keeps a fixed number of streams in flight on keep-alive connections and counts the events it
-receives. bgr is measured twice: asked one prompt throughout (its compiled script is reused, as in
-a load test) and a new prompt on every request (every response is encoded from scratch). Every
-target is measured the same way in the same run, and the summary at the end of the session
-reports bgr as a ratio of each baseline; nothing here asserts on timing.
+receives. bgr is measured three ways: its Responses stream asked one prompt throughout (its
+compiled script is reused, as in a load test), the same with a new prompt on every request (every
+response is compiled anew), and its Chat Completions stream. aimock and LLMock (benchmarks/peers.py)
+are measured the same three ways with an answer of as many deltas. The minimal handlers replay bgr's
+own frames. Every target is measured the same way in the same run, and the summary at the end of
+the session reports bgr as ratios of the others; nothing here asserts on timing.
 
-Measure:  .venv/bin/pytest benchmarks --benchmark-enable
-Smoke:    .venv/bin/pytest benchmarks   (the project default, --benchmark-disable: one short round each)
+Measure:  .venv/bin/pytest benchmarks --benchmark-enable   (installs the peers first if need be)
+Smoke:    .venv/bin/pytest benchmarks   (the project default, --benchmark-disable: one short round each;
+          peers that are not installed are skipped)
 """
 
 from __future__ import annotations
@@ -25,80 +28,85 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.support import (
-    BGR_TARGETS,
     CONCURRENCY,
-    EVENTS_PER_STREAM,
-    STREAM_REQUEST,
+    MINIMAL_MODES,
+    PEERS,
+    PROMPT,
     TARGETS,
     CapturedStream,
     RoundSample,
     ServerProcess,
+    Target,
     TargetResult,
     ThroughputReport,
+    bgr_argv,
     last_frame_is_completed,
     minimal_argv,
+    open_session,
     process_cpu_seconds,
     serve_subprocess,
 )
 
 STREAMS_PER_ROUND = 2000
-"""Measured rounds: 2000 streams x 72 events; about 0.2 s (per-stream baseline) to 1.2 s (per-event) per round
-on the 2-core reference machine. bgr stores every response (store defaults to true), so its heap grows over
-the rounds as it would under real load."""
+"""Measured rounds: 2000 streams x 72 events, about 0.2 s to 1.5 s per round on the 2-core reference machine.
+bgr stores every response (store defaults to true), so its heap grows over the rounds as it would under real
+load."""
+STREAMS_PER_ROUND_OF = {"llmock": 250, "aimock": 1000}
+"""Slower servers get shorter rounds (LLMock does about 10k events/s), so a measured run stays within minutes."""
 ROUNDS = 7
 WARMUP_STREAMS = 400
 """Unmeasured, before the rounds: opens the keep-alive connections and warms both processes."""
 SMOKE_STREAMS = 200
 """Under --benchmark-disable (CI) each target runs one round this small: correctness, not numbers."""
 ROUND_TIMEOUT_SECONDS = 60.0
-REQUEST_TIMEOUT_SECONDS = 30.0
-
-BASELINE_MODES = {
-    "minimal per-event": "per-event",
-    "minimal per-stream": "per-stream",
-    "encode per-event": "encode-per-event",
-    "encode per-stream": "encode-per-stream",
-}
 
 
-@pytest.fixture(params=TARGETS, ids=lambda name: name.replace(" ", "-"))
-def sse_server(
-    request: pytest.FixtureRequest, bgr_server: ServerProcess, captured_stream: CapturedStream
-) -> Iterator[ServerProcess]:
-    name: str = request.param
-    if name in BGR_TARGETS:
-        yield dataclasses.replace(bgr_server, name=name)
+@pytest.fixture(params=TARGETS, ids=lambda target: target.name.replace(" ", "-"))
+def target(request: pytest.FixtureRequest) -> Target:
+    return request.param
+
+
+@pytest.fixture
+def sse_server(request: pytest.FixtureRequest, target: Target) -> Iterator[ServerProcess]:
+    if target.server in PEERS:
+        # One server per peer for the session (started on first use), shared by its targets: they keep
+        # no state per request that grows (aimock's journal is bounded), so the order does not matter.
+        server: ServerProcess = request.getfixturevalue(f"{target.server}_server")
+        yield dataclasses.replace(server, name=target.name)
         return
-    # A fresh baseline per test, so only the server under test ever holds state.
-    with serve_subprocess(name, minimal_argv(BASELINE_MODES[name], captured_stream.path)) as server:
+    # A fresh bgr or baseline per test, so that only the server under test holds state, and each bgr
+    # target starts from an empty store: the heap grows over its rounds (bgr stores every response).
+    if target.server == "bgr":
+        argv = bgr_argv()
+    else:
+        captured: CapturedStream = request.getfixturevalue("captured_stream")
+        argv = minimal_argv(MINIMAL_MODES[target.name], captured.path)
+    with serve_subprocess(target.name, argv) as server:
         yield server
-
-
-async def open_session() -> aiohttp.ClientSession:
-    # limit == concurrency: exactly that many keep-alive connections, reused for every stream.
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS))
 
 
 _PROMPT_NUMBERS = itertools.count()
 """Across rounds too: a prompt bgr has seen could be answered from its compiled scripts."""
 
 
-def request_bodies(streams: int, distinct: bool) -> list[bytes]:
+def request_bodies(target: Target, streams: int) -> list[bytes]:
     """The bodies to send, encoded before the clock starts: one prompt throughout, or a new one each time."""
-    if not distinct:
-        return [json.dumps(STREAM_REQUEST).encode()] * streams
-    prompts = (f"{STREAM_REQUEST['input']} #{next(_PROMPT_NUMBERS)}" for _ in range(streams))
-    return [json.dumps({**STREAM_REQUEST, "input": prompt}).encode() for prompt in prompts]
+    if not target.distinct:
+        return [json.dumps(target.request_body(PROMPT)).encode()] * streams
+    prompts = (f"{PROMPT} #{next(_PROMPT_NUMBERS)}" for _ in range(streams))
+    return [json.dumps(target.request_body(prompt)).encode() for prompt in prompts]
 
 
-async def stream_many(session: aiohttp.ClientSession, url: str, bodies: list[bytes], body_length: int | None) -> int:
+async def stream_many(
+    session: aiohttp.ClientSession, url: str, target: Target, bodies: list[bytes], body_length: int | None
+) -> int:
     """Send each body and read its whole SSE answer, CONCURRENCY at a time; returns the events received.
 
     `body_length`, when given, is the length every answer must have (byte-identical to the captured stream).
     """
     headers = {"Content-Type": "application/json"}
     tickets = iter(bodies)  # shared by the workers: each stream is sent exactly once
+    expected = target.events_per_stream
 
     async def worker() -> int:
         events = 0
@@ -109,8 +117,8 @@ async def stream_many(session: aiohttp.ClientSession, url: str, bodies: list[byt
             if response.status != 200:
                 raise AssertionError(f"{url}: HTTP {response.status}: {body[:300]!r}")
             count = body.count(b"\n\n")
-            if count != EVENTS_PER_STREAM or not last_frame_is_completed(body):
-                raise AssertionError(f"{url}: incomplete stream, {count} events, ends {body[-120:]!r}")
+            if count != expected or not last_frame_is_completed(body, target.api):
+                raise AssertionError(f"{url}: {count} events (expected {expected}), ends {body[-120:]!r}")
             if body_length is not None and len(body) != body_length:
                 raise AssertionError(f"{url}: {len(body)} bytes, expected {body_length} like the captured stream")
             events += count
@@ -124,18 +132,20 @@ async def stream_many(session: aiohttp.ClientSession, url: str, bodies: list[byt
 @pytest.mark.benchmark(group="streaming-throughput")
 def test_streaming_throughput(
     benchmark: BenchmarkFixture,
+    target: Target,
     sse_server: ServerProcess,
     captured_stream: CapturedStream,
     throughput_report: ThroughputReport,
 ) -> None:
     measured = not benchmark.disabled
     throughput_report.measured = measured
-    streams = STREAMS_PER_ROUND if measured else SMOKE_STREAMS
-    url = f"{sse_server.base_url}/responses"
-    distinct = sse_server.name == "bgr distinct prompts"
-    body_length = None if distinct else len(captured_stream.body)  # other prompts, other words
+    streams = STREAMS_PER_ROUND_OF.get(target.server, STREAMS_PER_ROUND) if measured else SMOKE_STREAMS
+    url = sse_server.base_url + target.path
+    # bgr's one-prompt Responses stream and the minimal handlers serve the captured bytes, ids aside.
+    replays_capture = target.api == "responses" and not target.distinct and target.server not in PEERS
+    body_length = len(captured_stream.body) if replays_capture else None
     server_pid = sse_server.process.pid
-    result = TargetResult(streams_per_round=streams, events_per_round=streams * EVENTS_PER_STREAM)
+    result = TargetResult(streams_per_round=streams, events_per_round=streams * target.events_per_stream)
 
     with asyncio.Runner() as runner:
         session = runner.run(open_session())
@@ -144,11 +154,11 @@ def test_streaming_throughput(
             def one_round() -> int:
                 # Timed here as well as by pytest-benchmark, so the summary has figures in disabled mode too;
                 # CPU times tell whether the server or the client was the limit.
-                bodies = request_bodies(streams, distinct)
+                bodies = request_bodies(target, streams)
                 server_cpu = process_cpu_seconds(server_pid)
                 client_cpu = time.process_time()
                 started = time.perf_counter()
-                events = runner.run(stream_many(session, url, bodies, body_length))
+                events = runner.run(stream_many(session, url, target, bodies, body_length))
                 wall = time.perf_counter() - started
                 result.rounds.append(
                     RoundSample(
@@ -161,16 +171,18 @@ def test_streaming_throughput(
                 return events
 
             if measured:
-                runner.run(stream_many(session, url, request_bodies(WARMUP_STREAMS, distinct), body_length))
+                runner.run(
+                    stream_many(session, url, target, request_bodies(target, min(streams, WARMUP_STREAMS)), body_length)
+                )
             events = benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1)
         finally:
             runner.run(session.close())
 
-    assert events == streams * EVENTS_PER_STREAM
-    throughput_report.results[sse_server.name] = result
+    assert events == streams * target.events_per_stream
+    throughput_report.results[target.name] = result
     efficiency = result.events_per_server_cpu_second
     benchmark.extra_info.update(
-        target=sse_server.name,
+        target=target.name,
         events_per_second=round(result.rate),
         events_per_server_cpu_second=None if efficiency is None else round(efficiency),
         server_cpu_fraction=round(result.server_cpu, 3),

@@ -23,10 +23,12 @@ def continue_conversation(params: ResponseParams, store: ResponseStore) -> Respo
     if params.previous_response_id is None and not loop.tool_outputs:
         return params  # the common case: a conversation of one turn
     previous = _previous(params.previous_response_id, store) if params.previous_response_id else None
+    # Rendered once: a stored response keeps its recipe, not its events.
+    said = previous.timeline if previous is not None else None
     known = list(loop.known_call_ids)
     pending: list[str] = []
-    if previous is not None:
-        pending = [item["call_id"] for item in function_call_items(previous.timeline.final)]
+    if previous is not None and said is not None:
+        pending = [item["call_id"] for item in function_call_items(said.final)]
         known = [*previous.params.tool_loop.known_call_ids, *pending, *known]
     for call_id, _ in loop.tool_outputs:
         if call_id not in known:
@@ -35,10 +37,10 @@ def continue_conversation(params: ResponseParams, store: ResponseStore) -> Respo
     for call_id in pending:
         if call_id not in answered:
             raise APIError(400, f"No tool output found for function call {call_id}.", param="input")
-    if previous is None:
+    if previous is None or said is None:
         return params
     earlier = previous.params
-    texts = (earlier.input_text, previous.text, params.input_text)
+    texts = (earlier.input_text, said.text, params.input_text)
     rounds = earlier.tool_loop.tool_rounds + bool(pending) + loop.tool_rounds
     return dataclasses.replace(
         params,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import orjson
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 80
 
 
 class APIError(Exception):
@@ -32,7 +36,12 @@ class APIError(Exception):
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
     def body(self) -> bytes:
-        return orjson.dumps(self.envelope())
+        try:
+            return orjson.dumps(self.envelope())
+        except orjson.JSONEncodeError:
+            # A message quoting what aiohttp decoded from bytes that were not UTF-8 (lone surrogates).
+            self.message = printable(self.message)
+            return orjson.dumps(self.envelope())
 
 
 def invalid_type(param: str, expected: str, value: object) -> APIError:
@@ -68,3 +77,16 @@ def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: like repr, but short, and safe however deeply it nests."""
+    return _SHOWN.repr(value)
+
+
+def printable(text: str) -> str:
+    """`text` as valid UTF-8: aiohttp decodes header and URL bytes that are not UTF-8 to lone surrogates,
+    which no JSON encoder takes; each becomes `?`."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -309,6 +309,19 @@ def parse_cursor(raw: str | None) -> int | None:
     return cursor
 
 
+def parse_index(raw: str, param: str) -> int:
+    """A whole number of at least 0 (a journal position, a rule id), read as strictly as a cursor."""
+    if _WHOLE_NUMBER.fullmatch(raw) is None or raw.startswith("-"):
+        raise APIError(
+            400,
+            f"Invalid '{param}': expected a whole number, but got '{raw[:64]}' instead.",
+            param=param,
+            code="invalid_type",
+        )
+    # Past every journal and rule book (and what int() parses): beyond the end.
+    return _PAST_ANY_LOG if len(raw) > _LONGEST_CURSOR_DIGITS else int(raw)
+
+
 def parse_flag(raw: str | None, param: str) -> bool:
     if raw is None or raw in ("false", "0", ""):
         return False

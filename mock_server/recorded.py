@@ -34,12 +34,13 @@ from mock_server.cassette import Interaction, load_cassette
 from mock_server.event_log import EventLog
 from mock_server.sse import event_frame
 from mock_server.store import Recipe
-from mock_server.timeline import Timeline, TimelineSpec
+from mock_server.timeline import Outcome, Timeline, TimelineSpec
 
 __all__ = [
     "TERMINAL_EVENTS",
     "RecordedAnswer",
     "RecordedRecipe",
+    "RecordedSchedule",
     "amend",
     "answers_of",
     "input_text",
@@ -492,3 +493,29 @@ class RecordedRecipe(Recipe):
     def build(self) -> Timeline:
         assert self.answer is not None
         return self.answer.timeline(self.id, self.created_at, self.script.spec, self.recorded_pace)
+
+    def schedule(self) -> RecordedSchedule:
+        # The recording's own times (or the spec's pace), not a generated answer's: read off its timeline.
+        timeline = self.build()
+        log = timeline.log
+        times = array("d", (log.visible_at(index) - self.created_at for index in range(len(log))))
+        return RecordedSchedule(
+            times, timeline.started_at - self.created_at, timeline.finished_at - self.created_at, timeline.final_status
+        )
+
+    def final_json(self) -> bytes:
+        return self.build().final_json
+
+    def snapshot_json(self, status: str) -> bytes | None:
+        recorded = self.build().snapshots or {}
+        return orjson.dumps(recorded[status]) if status in recorded else None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSchedule:
+    """When a recorded response's events are released and how it ends (a `timeline.Schedule`)."""
+
+    times: array[float]
+    started_after: float
+    finished_after: float
+    final_status: Outcome

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from mock_server.errors import shown
 from mock_server.faults import Fault, FaultSpecError, decode_fault
 from mock_server.faults.base import FiltersStream, InterceptsRequest, ShapesTimeline
 
@@ -124,10 +125,14 @@ class RuleBook:
             if not rule.match.matches(facts):
                 continue
             faults = rule.applicable(facts)
-            if faults:
-                rule.applied += 1
+            if faults and self.claim(rule):
                 chosen.extend(faults)
         return chosen
+
+    def claim(self, rule: Rule) -> bool:
+        """Count one application of `rule`; False when its `times` are used up (a shared book counts in one place)."""
+        rule.applied += 1
+        return True
 
 
 def decode_rule(data: Any, field_path: str = "rule") -> Rule:
@@ -142,7 +147,7 @@ def decode_rule(data: Any, field_path: str = "rule") -> Rule:
         raise FaultSpecError(f"{field_path}.name", "expected a string")
     times = data.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-        raise FaultSpecError(f"{field_path}.times", f"expected a whole number of at least 1, got {times!r}")
+        raise FaultSpecError(f"{field_path}.times", f"expected a whole number of at least 1, got {shown(times)}")
     faults = data.get("faults")
     if not isinstance(faults, list) or not faults:
         raise FaultSpecError(f"{field_path}.faults", "expected a non-empty list of faults")
@@ -163,7 +168,7 @@ def decode_match(data: Any, field_path: str) -> Match:
             raise FaultSpecError(f"{field_path}.{key}", f"unknown match key; expected one of {sorted(_MATCH_KEYS)}")
         expected = bool if key in ("stream", "background") else str
         if not isinstance(value, expected):
-            raise FaultSpecError(f"{field_path}.{key}", f"expected a {expected.__name__}, got {value!r}")
+            raise FaultSpecError(f"{field_path}.{key}", f"expected a {expected.__name__}, got {shown(value)}")
         values[key] = value
     return Match(**values)
 

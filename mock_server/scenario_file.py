@@ -293,6 +293,11 @@ def _decode_timing(data: Any, field_path: str) -> TimingSettings:
     for key, value in values.items():
         if value is not None and value < 0:
             raise FaultSpecError(f"{field_path}.{key}", f"must not be negative, got {value!r}")
+        if value is not None:
+            try:  # Timing knows the ranges; only its verdict is wanted here
+                Timing(**{key: value})
+            except ValueError as error:
+                raise FaultSpecError(f"{field_path}.{key}", str(error).removeprefix(f"{key} ")) from None
     return TimingSettings(**values)
 
 

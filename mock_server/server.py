@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from aiohttp import web
 from mock_server.app import build_app
 from mock_server.clock import Clock
 from mock_server.config import ServerConfig
+from mock_server.connection import MockAppRunner
 from mock_server.journal import JournalEntry
 from mock_server.rules import Rule
 from mock_server.state import MockState
@@ -31,21 +33,38 @@ class MockServer:
         port: int = 0,
         rules: list[Rule] | None = None,
         clock: Clock | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
-        """`clock`: a run's one scaled clock, shared with its callers; None makes one at `config.time_scale`."""
+        """`clock`: a run's one scaled clock, shared with its callers; None makes one at `config.time_scale`.
+
+        `sock`: a socket already bound and listening (a worker of a fleet), served instead of binding host:port.
+        """
         self.config = config or ServerConfig()
         self.state = MockState.from_config(self.config, clock)
         for rule in rules or []:
             self.state.rules.add(rule)
         self.host = host
         self.port = port
+        self._sock = sock
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         # Idle keep-alive connections are closed at shutdown; give live streams a moment to end.
-        self._runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=1.0)
+        self._runner = MockAppRunner(
+            build_app(self.state),
+            access_log=None,
+            shutdown_timeout=1.0,
+            keepalive_timeout=self.config.idle_timeout_seconds,
+            read_timeout=self.config.read_timeout_seconds,
+            # After an answer to a request whose body was left unread, how long to read and drop the rest.
+            lingering_time=self.config.read_timeout_seconds,
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        site: web.BaseSite
+        if self._sock is not None:
+            site = web.SockSite(self._runner, self._sock)
+        else:
+            site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = self._runner.addresses[0][1]
 

@@ -5,16 +5,22 @@ since (cancel, polls), not its events: the events are a pure function of the rec
 a restarted server rebuilds them byte for byte. WAL with synchronous=NORMAL survives a
 SIGKILL of the server (the OS holds committed pages); only a power cut could lose the
 last commits, which a mock need not survive.
+
+It keeps where the scenario clock started too, so that a restarted server's clock carries on:
+at a time scale below 1 scenario time runs ahead of real time, and a clock restarted from real
+time would put every stored response back in the past's future (queued again, replays paced).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import time
 from pathlib import Path
 
 import orjson
 
+from mock_server.clock import Clock, ClockAnchor
 from mock_server.params import response_params_from_dict
 from mock_server.recorded import RecordedAnswer, RecordedRecipe
 from mock_server.store import Recipe, ResponseStore, StoredResponse
@@ -28,6 +34,12 @@ CREATE TABLE IF NOT EXISTS responses (
     polls INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    real REAL NOT NULL,
+    scenario REAL NOT NULL,
+    time_scale REAL NOT NULL
+);
 """
 
 
@@ -39,11 +51,13 @@ class SqliteResponseStore(ResponseStore):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._latest_created_at = 0.0
         for response_id, recipe, cancelled_at, polls in self._db.execute(
             "SELECT id, recipe, cancelled_at, polls FROM responses ORDER BY rowid"
         ):
             response = StoredResponse.create(_decode_recipe(recipe))
             response.polls = polls
+            self._latest_created_at = max(self._latest_created_at, response.created_at)
             super().add(response)
             if cancelled_at is not None:
                 super().cancel(response_id, cancelled_at)
@@ -54,6 +68,23 @@ class SqliteResponseStore(ResponseStore):
 
     def save_id_position(self, position: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('ids', ?)", (position,))
+
+    def resumed_clock(self, time_scale: float) -> Clock:
+        """The scenario clock, carried on from the last process's (its scale counts for the time between);
+        never behind any stored response, so what had finished stays finished."""
+        row = self._db.execute("SELECT real, scenario, time_scale FROM clock WHERE id = 0").fetchone()
+        now = time.time()
+        start = ClockAnchor(*row).scenario_time_at(now) if row else now
+        return self.kept_clock(Clock(time_scale, start=max(start, self._latest_created_at)))
+
+    def kept_clock(self, clock: Clock) -> Clock:
+        """`clock`, with where it started written down for the next process to carry on from."""
+        anchor = clock.anchor
+        self._db.execute(
+            "INSERT OR REPLACE INTO clock (id, real, scenario, time_scale) VALUES (0, ?, ?, ?)",
+            (anchor.real, anchor.scenario, anchor.time_scale),
+        )
+        return clock
 
     def add(self, response: StoredResponse) -> None:
         self._db.execute(

@@ -7,6 +7,9 @@ from typing import Any
 import orjson
 
 CHAT_DONE = b"data: [DONE]\n\n"
+_TOKEN_JSON: dict[str, bytes] = {}
+_TOKEN_JSON_KEPT = 4096
+"""Answer words repeat (a small vocabulary); a bound all the same, in case answers stop being words."""
 
 
 def event_frame(payload: dict[str, Any]) -> bytes:
@@ -27,3 +30,14 @@ def parse_frames(raw: bytes) -> list[dict[str, Any]]:
             if line.startswith(b"data: ") and line != b"data: [DONE]":
                 events.append(orjson.loads(line[6:]))
     return events
+
+
+def tokens_json(tokens: list[str]) -> list[bytes]:
+    """Each token as a JSON string, byte for byte what orjson makes of it; remembered, since words repeat."""
+    encoded = list(map(_TOKEN_JSON.get, tokens))
+    if None not in encoded:
+        return encoded  # type: ignore[return-value]
+    for token in tokens:
+        if token not in _TOKEN_JSON and len(_TOKEN_JSON) < _TOKEN_JSON_KEPT:
+            _TOKEN_JSON[token] = orjson.dumps(token)
+    return [_TOKEN_JSON.get(token) or orjson.dumps(token) for token in tokens]

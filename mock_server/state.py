@@ -11,6 +11,7 @@ from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.journal import Journal
 from mock_server.playback import Recordings, decode_unmatched
+from mock_server.redis_address import SCHEME as REDIS_SCHEME
 from mock_server.rules import RuleBook
 from mock_server.sqlite_store import SqliteResponseStore
 from mock_server.store import ResponseStore
@@ -35,17 +36,32 @@ class MockState:
         if config.cassettes:
             # Loaded before the store opens a file: a bad cassette (a one-line CassetteError) leaves nothing open.
             recordings = Recordings.load(config.cassettes, config.match_on, decode_unmatched(config.unmatched))
+        if config.store.startswith(REDIS_SCHEME):
+            from mock_server.redis_fleet import connect_parts  # only here: redis is an optional extra
+
+            parts = connect_parts(config)
+            return cls(
+                config=config,
+                clock=clock or parts.clock,
+                store=parts.store,
+                journal=parts.journal,
+                ids=parts.ids,
+                rules=parts.rules,
+                recordings=recordings,
+            )
         if config.store.startswith("sqlite:"):
             durable = SqliteResponseStore(config.store.removeprefix("sqlite:"))
             store: ResponseStore = durable
             ids = IdFactory(config.seed, start=durable.id_position())
+            # A run's own clock is kept (the store notes where it started); else scenario time carries on.
+            clock = durable.resumed_clock(config.time_scale) if clock is None else durable.kept_clock(clock)
         else:
-            store, ids = ResponseStore(), IdFactory(config.seed)
+            store, ids, clock = ResponseStore(), IdFactory(config.seed), clock or Clock(config.time_scale)
         return cls(
             config=config,
-            clock=clock or Clock(config.time_scale),
+            clock=clock,
             store=store,
-            journal=Journal(config.journal_limit),
+            journal=Journal(config.journal_limit, config.journal_max_bytes),
             ids=ids,
             recordings=recordings,
         )

@@ -7,22 +7,29 @@ a durable store keeps the spec, not the events, and rebuilds them identically.
 
 What a response says does not depend on which response says it: only its ids and
 its timestamps do. So the events are compiled once per script (request, seed,
-spec) into bytes with slots for those four values, and each response is one bytes
+spec) into bytes with slots for those values, and each response is one bytes
 %-format of the compiled script. A thousand identical requests encode once.
+
+Nor does a text answer depend on the prompt, but for the answer's words and the input
+token count. So each model, flag set, tool set and spec has a shape: its events encoded
+once with holes for the text and the deltas. A new prompt fills the holes with
+pre-encoded pieces in one join; a prompt asked for again is compiled and kept. Tool
+calls and reasoning say things made from the prompt (arguments, summaries), so a
+response with them has no shape: its script is compiled whole.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 from array import array
-from dataclasses import asdict, dataclass, field
+from collections.abc import Hashable
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cache
 from itertools import accumulate
-from typing import Any, Literal
+from operator import attrgetter
+from typing import Any, Literal, Protocol
 
 import orjson
-from cachetools import LRUCache, cached
 
 from mock_server.answer import answer_tokens, count_tokens, derived_id
 from mock_server.config import Timing
@@ -38,13 +45,19 @@ from mock_server.objects import (
     response_usage,
 )
 from mock_server.params import ResponseParams
-from mock_server.sse import event_frame
+from mock_server.sized_cache import SizedLRU, cached_by_size
+from mock_server.sse import event_frame, tokens_json
 
 Outcome = Literal["completed", "failed", "incomplete", "cancelled"]
 
 COMPILED_BYTES_KEPT = 32 << 20
 """Compiled scripts are kept up to this size in all, least recently used first out: about 1,500 scripts
-with 64-token answers, fewer with long answers or instructions. A bigger one is compiled per response."""
+with 64-token answers, fewer with long answers or instructions. A bigger one is compiled per response.
+A script with a shape is kept from the second response that asks for it: one-off prompts only fill
+their shape. One without (tool calls, reasoning) is kept from its first."""
+SHAPE_BYTES_KEPT = 8 << 20
+"""Shapes (a script's events without its answer) are kept up to this size: one per model, flags, tools
+and timeline spec in use, so a few dozen in a load test."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +112,7 @@ class Script:
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The compiled-script cache hashes its key several times a lookup; the params nest, so hash them once.
+        # A script keys two caches, hashed several times a lookup; the params nest, so hash them once.
         object.__setattr__(self, "_hash", hash((self.params, self.seed, self.answer_length, self.spec)))
 
     def __hash__(self) -> int:
@@ -142,28 +155,114 @@ class Timeline:
 
 
 def build_timeline(script: Script, response_id: str, item_id: str, created_at: float) -> Timeline:
+    if compile_script.cache.lookup(script) is None:
+        shape = _shape_of(script)
+        if shape is not None and compile_script.first_sight(script):
+            # A prompt not seen before, and maybe never again: rendered straight from its shape.
+            return shape.render(_kept_tokens(script), response_id, item_id, created_at)
+    return compiled_timeline(script, response_id, item_id, created_at).render(response_id, item_id, created_at)
+
+
+def compiled_timeline(script: Script, response_id: str, item_id: str, created_at: float) -> CompiledTimeline:
+    """The script's compiled events, shared when they can be; else encoded for this one response."""
     compiled = compile_script(script)
     if compiled is None:
         # The script's own text holds a %: encode it for this response alone.
         compiled = _compile(script, _Stamps(response_id, item_id, created_at))
-    return compiled.render(response_id, item_id, created_at)
+    return compiled
 
 
-def _compiled_size(compiled: CompiledTimeline | None) -> int:
+def _compiled_size(compiled: CompiledTimeline | _Shape | None) -> int:
     if compiled is None:
         return 1
-    times = compiled.times
-    return len(compiled.body) + len(compiled.final_json) + len(compiled.text) + times.itemsize * len(times)
+    return compiled.size
 
 
-@cached(LRUCache(COMPILED_BYTES_KEPT, getsizeof=_compiled_size), key=lambda script: script, lock=threading.Lock())
+def _has_shape(script: Hashable) -> bool:
+    """Whether a script's first response can do without compiling it (the cache's second sight)."""
+    assert isinstance(script, Script)
+    return _shape_of(script) is not None
+
+
+@cached_by_size(COMPILED_BYTES_KEPT, _compiled_size, second_sight=_has_shape)
 def compile_script(script: Script) -> CompiledTimeline | None:
-    """The script's events with %-format fields for ids and timestamps; None if its own text holds a %."""
+    """The script's events with %-format fields for ids and timestamps; None if its own text holds a %.
+
+    Filled into the shape of every script that differs from it only in its prompt: the answer's
+    words go in pre-encoded, so a new prompt costs its tokens and a few joins, not an encoding.
+    A script without a shape (tool calls, reasoning) is encoded whole.
+    """
+    shape = _shape_of(script)
+    if shape is not None:
+        return shape.fill(_kept_tokens(script))
     # Slots are the format fields themselves, so no other % may appear; orjson encodes the dataclasses
     # whole, and every string that can reach the events is in the script.
     if b"%" in orjson.dumps(script):
         return None
     return _compile(script, _SLOTTED)
+
+
+def schedule(script: Script, response_id: str, item_id: str, created_at: float) -> Schedule:
+    """When the script's events are released and how it ends, without compiling its answer."""
+    return _shape_of(script) or compiled_timeline(script, response_id, item_id, created_at)
+
+
+class Schedule(Protocol):
+    @property
+    def times(self) -> array[float]:
+        """When each event is released, after creation."""
+
+    @property
+    def started_after(self) -> float: ...
+
+    @property
+    def finished_after(self) -> float: ...
+
+    @property
+    def final_status(self) -> Outcome: ...
+
+
+_SHAPES: SizedLRU[_Shape | None] = SizedLRU(SHAPE_BYTES_KEPT, lambda shape: 1 if shape is None else shape.size)
+_SHAPE_FIELDS = attrgetter(*(f.name for f in fields(ResponseParams) if f.name != "input_text"))
+"""Every field of the params but the prompt (all of them, whatever fields are added: tools, tool_choice,
+the conversation's tool loop, echoed settings): what a shape depends on, with the spec (faults and rules)."""
+
+
+def _shape_of(script: Script) -> _Shape | None:
+    params = script.params
+    input_tokens = count_tokens(params.input_text)
+    key = (_SHAPE_FIELDS(params), script.answer_length, script.spec, input_tokens)
+    kept = _SHAPES.lookup(key)
+    if kept is not None:
+        return kept[0]
+    shape = _script_shape(Script(replace(params, input_text=""), 0, script.answer_length, script.spec), input_tokens)
+    _SHAPES.keep(key, shape)
+    return shape
+
+
+def _script_shape(script: Script, input_tokens: int) -> _Shape | None:
+    """Everything a script's events are besides its answer: `script` has no prompt, and its seed is 0.
+
+    None when there is no such thing: tool calls' arguments and reasoning summaries are made from the
+    seed and the prompt (whether a call happens is not: the tools, tool_choice and spec decide it, and
+    they are in the shape's key), or the script's text holds a %.
+    """
+    if script.calls() or script.spec.reasoning_parts:
+        return None
+    # Slots are the format fields themselves, so no other % may appear; orjson encodes the dataclasses
+    # whole, and every string that can reach the events is in the script (answer words hold no %).
+    if b"%" in orjson.dumps(script):
+        return None
+    encoding = _encode(script, _SLOTTED, input_tokens, shaped=True)
+    return _Shape(
+        body=tuple(encoding.body.split(b"\x00")),
+        final_json=tuple(encoding.final_json.split(b"\x00")),
+        deltas=encoding.answer_deltas,
+        times=encoding.times,
+        started_after=encoding.started_after,
+        finished_after=encoding.finished_after,
+        final_status=script.spec.outcome,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +283,10 @@ class _Stamps:
 _SLOTTED = _Stamps("%(r)s", "%(m)s", None)
 # Raw JSON: a number's slot goes in without quotes.
 _CREATED_AT_SLOT, _COMPLETED_AT_SLOT = orjson.Fragment(b"%(c)s"), orjson.Fragment(b"%(f)s")
+# The answer's slots in a shape. NUL cannot appear raw in anything orjson encodes (it escapes every
+# control character), so splitting on it finds these and nothing else.
+_TEXT_SLOT = orjson.Fragment(b"\x00T\x00")
+_DELTAS_SLOT = b"\x00D\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,16 +304,19 @@ class CompiledTimeline:
     item_slots: tuple[tuple[str, int], ...] = ()
     """(prefix, index) of the ids derived from the response id (function calls, reasoning)."""
 
-    def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
-        """This script's timeline for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
-        values = {
-            b"r": response_id.encode(),
-            b"m": item_id.encode(),
-            b"c": b"%d" % int(created_at),
-            b"f": b"%d" % int(created_at + self.finished_after),
-        }
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.final_json) + len(self.text)
+
+    def values(self, response_id: str, item_id: str, created_at: float) -> dict[bytes, bytes]:
+        values = _slot_values(response_id, item_id, created_at, self.finished_after)
         for prefix, index in self.item_slots:
             values[b"%s%d" % (prefix.encode(), index)] = derived_id(prefix, response_id, index).encode()
+        return values
+
+    def render(self, response_id: str, item_id: str, created_at: float) -> Timeline:
+        """This script's timeline for one response."""
+        values = self.values(response_id, item_id, created_at)
         return Timeline(
             EventLog(self.body % values, self.times, origin=created_at),
             created_at + self.started_after,
@@ -221,18 +327,181 @@ class CompiledTimeline:
         )
 
 
+def _slot_values(response_id: str, item_id: str, created_at: float, finished_after: float) -> dict[bytes, bytes]:
+    """What fills the slots for one response. Ids go in unescaped: IdFactory's are plain ASCII."""
+    return {
+        b"r": response_id.encode(),
+        b"m": item_id.encode(),
+        b"c": b"%d" % int(created_at),
+        b"f": b"%d" % int(created_at + finished_after),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _DeltaPieces:
+    """Deltas' frames around their tokens: frame i is `prefix + token JSON + suffixes[i]`.
+
+    They differ only in the token and the sequence number, so the rest is encoded once. The split
+    is safe: orjson escapes quotes inside ids, so `"delta":""` can only match the key.
+    """
+
+    prefix: bytes
+    suffixes: tuple[bytes, ...]
+
+    @classmethod
+    def around(cls, base: dict[str, Any], first_sequence: int, count: int) -> _DeltaPieces:
+        """`base` is a delta event with an empty "delta" and no sequence number."""
+        template = event_frame({**base, "sequence_number": 0})
+        head, tail = template.split(b'"delta":""', 1)
+        middle, end = tail.rsplit(b'"sequence_number":0', 1)
+        numbered = middle + b'"sequence_number":'
+        return cls(
+            head + b'"delta":', tuple(numbered + b"%d" % n + end for n in range(first_sequence, first_sequence + count))
+        )
+
+    def frames(self, tokens: list[str]) -> list[bytes]:
+        return [self.prefix + token + suffix for token, suffix in zip(tokens_json(tokens), self.suffixes, strict=True)]
+
+    def joined(self, tokens: list[str]) -> bytes:
+        """`b"".join(self.frames(tokens))`, in three slice assignments and one join."""
+        return b"".join(self.parts(tokens, self.prefix))
+
+    def parts(self, tokens: list[str], prefix: bytes) -> list[bytes]:
+        parts = [prefix, b"", b""] * len(tokens)
+        parts[1::3] = tokens_json(tokens)
+        parts[2::3] = self.suffixes
+        return parts
+
+
+_NO_DELTAS = _DeltaPieces(b"", ())
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A script's events with its answer left out: split on NUL, the odd pieces name the slot that goes there."""
+
+    body: tuple[bytes, ...]
+    final_json: tuple[bytes, ...]
+    deltas: _DeltaPieces
+    times: array[float]
+    started_after: float
+    finished_after: float
+    final_status: Outcome
+
+    @property
+    def size(self) -> int:
+        pieces = (*self.body, *self.final_json, *self.deltas.suffixes)
+        return sum(map(len, pieces)) + self.times.itemsize * len(self.times)
+
+    def fill(self, tokens: list[str]) -> CompiledTimeline:
+        text = "".join(tokens)
+        values = {b"T": orjson.dumps(text), b"D": self.deltas.joined(tokens)}
+        return CompiledTimeline(
+            body=_fill(self.body, values),
+            final_json=_fill(self.final_json, values),
+            times=self.times,
+            started_after=self.started_after,
+            finished_after=self.finished_after,
+            final_status=self.final_status,
+            text=text,
+        )
+
+    def render(self, tokens: list[str], response_id: str, item_id: str, created_at: float) -> Timeline:
+        """`self.fill(tokens).render(...)` in one pass: each fixed piece formatted, then one join."""
+        values = _slot_values(response_id, item_id, created_at, self.finished_after)
+        text = "".join(tokens)
+        text_json = orjson.dumps(text)
+        parts: list[bytes] = []
+        for index, piece in enumerate(self.body):
+            if index % 2 == 0:
+                parts.append(piece % values)
+            elif piece == b"T":
+                parts.append(text_json)
+            else:
+                parts += self.deltas.parts(tokens, self.deltas.prefix % values)
+        final = [piece % values if index % 2 == 0 else text_json for index, piece in enumerate(self.final_json)]
+        return Timeline(
+            EventLog(b"".join(parts), self.times, origin=created_at),
+            created_at + self.started_after,
+            created_at + self.finished_after,
+            self.final_status,
+            text,
+            b"".join(final),
+        )
+
+
+def _fill(pieces: tuple[bytes, ...], values: dict[bytes, bytes]) -> bytes:
+    parts = list(pieces)
+    parts[1::2] = [values[name] for name in pieces[1::2]]
+    return b"".join(parts)
+
+
+def _kept_tokens(script: Script) -> list[str]:
+    """The deltas a script with a shape releases: its answer, cut where a failed/incomplete/cancelled ending falls."""
+    params, after = script.params, script.spec.outcome_after_deltas
+    tokens = answer_tokens(script.seed, params.model, params.input_text, params.instructions, script.answer_length)
+    return tokens if after is None else tokens[:after]
+
+
 def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
+    """The script's events encoded as they are, answer and all: the reference a filled shape must equal."""
+    encoding = _encode(script, stamps, count_tokens(script.params.input_text))
+    body, final_json = encoding.body, encoding.final_json
+    if stamps.created_at is not None:
+        # Rendered with a %-format like any compiled script, so its literal % are doubled.
+        body, final_json = body.replace(b"%", b"%%"), final_json.replace(b"%", b"%%")
+    return CompiledTimeline(
+        body=body,
+        final_json=final_json,
+        times=encoding.times,
+        started_after=encoding.started_after,
+        finished_after=encoding.finished_after,
+        final_status=script.spec.outcome,
+        text=encoding.text,
+        item_slots=encoding.item_slots,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerSlot:
+    """A shape's answer: `count` deltas whose words come later."""
+
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoding:
+    body: bytes
+    final_json: bytes
+    times: array[float]
+    started_after: float
+    finished_after: float
+    text: str
+    """The answer's text ("" in a shape: there it is a slot)."""
+    item_slots: tuple[tuple[str, int], ...]
+    answer_deltas: _DeltaPieces
+    """In a shape, the answer's deltas around their words (what fills the deltas' slot)."""
+
+
+def _encode(script: Script, stamps: _Stamps, input_tokens: int, *, shaped: bool = False) -> _Encoding:
+    """Every event of a script. `shaped`: its answer is left out (the script has neither tool calls nor
+    reasoning), the deltas are one slot and the text another."""
     params, spec = script.params, script.spec
-    calls = script.calls()
+    calls = () if shaped else script.calls()
     reasoning = [
         answer_tokens(script.seed, params.model, params.input_text, f"reasoning {part}", spec.reasoning_words)
-        for part in range(spec.reasoning_parts if spec.reasoning_words else 0)
+        for part in range(spec.reasoning_parts if spec.reasoning_words and not shaped else 0)
     ]
-    tokens = (
-        []
-        if calls
-        else answer_tokens(script.seed, params.model, params.input_text, params.instructions, script.answer_length)
-    )
+    tokens: list[str] | _AnswerSlot
+    if shaped:
+        tokens = _AnswerSlot(script.answer_length)
+    elif calls:
+        tokens = []
+    else:
+        tokens = answer_tokens(script.seed, params.model, params.input_text, params.instructions, script.answer_length)
     pieces = [argument_pieces(call.arguments) for call in calls]
     total = sum(map(len, reasoning)) + sum(map(len, pieces)) + len(tokens)
     kept = total if spec.outcome_after_deltas is None else min(total, spec.outcome_after_deltas)
@@ -275,7 +544,7 @@ def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
         message, text = _stream_message(out, stamps.item_id, len(output), tokens, ending)
         output.append(message)
     reasoning_tokens = min(kept, sum(map(len, reasoning)))
-    usage = response_usage(count_tokens(params.input_text), kept, reasoning_tokens)
+    usage = response_usage(input_tokens, kept, reasoning_tokens)
     out.now = finished_at
     if spec.outcome == "cancelled":
         # A cancel ends the stream where it stands: no closing events.
@@ -290,19 +559,15 @@ def _compile(script: Script, stamps: _Stamps) -> CompiledTimeline:
         else:
             final = snapshot("incomplete", output=output, usage=usage, incomplete_reason=spec.incomplete_reason)
         out.emit({"type": f"response.{spec.outcome}", "response": final})
-    body, final_json = b"".join(out.frames), orjson.dumps(final)
-    if stamps.created_at is not None:
-        # Rendered with a %-format like any compiled script, so its literal % are doubled.
-        body, final_json = body.replace(b"%", b"%%"), final_json.replace(b"%", b"%%")
-    return CompiledTimeline(
-        body=body,
-        final_json=final_json,
+    return _Encoding(
+        body=b"".join(out.frames),
+        final_json=orjson.dumps(final),
         times=array("d", accumulate(out.times, max)),  # never backwards, whatever the jitter
         started_after=started_at,
         finished_after=finished_at,
-        final_status=spec.outcome,
         text=text,
         item_slots=tuple(slots),
+        answer_deltas=out.answer_deltas,
     )
 
 
@@ -319,25 +584,40 @@ class _Emitter:
     cancelled) or incomplete ones, and no item follows it."""
     released: int = 0
     stopped: bool = False
+    sequence: int = 0
+    """The next event's sequence number (a shape's deltas slot is one frame for many events)."""
     frames: list[bytes] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
+    answer_deltas: _DeltaPieces = _NO_DELTAS
 
     def emit(self, payload: dict[str, Any]) -> None:
-        payload["sequence_number"] = len(self.frames)
+        payload["sequence_number"] = self.sequence
+        self.sequence += 1
         self.frames.append(event_frame(payload))
         self.times.append(self.now)
 
     def deltas(self, base: dict[str, Any], tokens: list[str]) -> list[str]:
         """Emit the tokens that will be released; returns them (all, unless the response is cut short here)."""
         released = tokens[: self.budget - self.released]
-        self.frames.extend(_delta_frames(base, released, len(self.frames)))
-        self.times.extend(self.delta_times[self.released : self.released + len(released)])
-        self.released += len(released)
-        if released:
+        self.frames.extend(_delta_frames(base, released, self.sequence))
+        self._release(len(released))
+        return released
+
+    def answer_slot(self, base: dict[str, Any], count: int) -> None:
+        """A shape's answer: the deltas that will be released as one slot, and the pieces around their words."""
+        count = min(count, self.budget - self.released)
+        self.answer_deltas = _DeltaPieces.around(base, self.sequence, count)
+        self.frames.append(_DELTAS_SLOT)
+        self._release(count)
+
+    def _release(self, count: int) -> None:
+        self.times.extend(self.delta_times[self.released : self.released + count])
+        self.sequence += count
+        self.released += count
+        if count:
             self.now = self.delta_times[self.released - 1]
         if self.cut_short and self.released == self.budget:
             self.stopped = True
-        return released
 
     def closes(self, ending: str) -> str | None:
         """The status an item closes with, or None when it is not closed (a failed or cancelled ending)."""
@@ -385,19 +665,25 @@ def _stream_call(
 
 
 def _stream_message(
-    out: _Emitter, item_id: str, output_index: int, tokens: list[str], ending: str
+    out: _Emitter, item_id: str, output_index: int, tokens: list[str] | _AnswerSlot, ending: str
 ) -> tuple[dict[str, Any], str]:
+    """The answer's message; in a shape (`tokens` a slot) its text is a slot too, and "" is returned."""
     added = output_message(item_id, "in_progress", [])
     out.emit({"type": "response.output_item.added", "output_index": output_index, "item": added})
     part_base = {"item_id": item_id, "output_index": output_index, "content_index": 0}
     out.emit({"type": "response.content_part.added", **part_base, "part": output_text("")})
     delta = {"type": "response.output_text.delta", **part_base, "delta": "", "logprobs": []}
-    text = "".join(out.deltas(delta, tokens))
+    said: Any  # the text as the events say it: a str, or a shape's slot (raw JSON)
+    if isinstance(tokens, _AnswerSlot):
+        out.answer_slot(delta, tokens.count)
+        text, said = "", _TEXT_SLOT
+    else:
+        text = said = "".join(out.deltas(delta, tokens))
     status = out.closes(ending)
-    message = output_message(item_id, status or "in_progress", [output_text(text)])
+    message = output_message(item_id, status or "in_progress", [output_text(said)])
     if status is not None:
-        out.emit({"type": "response.output_text.done", **part_base, "text": text, "logprobs": []})
-        out.emit({"type": "response.content_part.done", **part_base, "part": output_text(text)})
+        out.emit({"type": "response.output_text.done", **part_base, "text": said, "logprobs": []})
+        out.emit({"type": "response.content_part.done", **part_base, "part": output_text(said)})
         out.emit({"type": "response.output_item.done", "output_index": output_index, "item": message})
     return message, text
 
@@ -408,22 +694,10 @@ def _summary_text(text: str) -> dict[str, str]:
 
 def _delta_frames(base: dict[str, Any], tokens: list[str], first_sequence: int) -> list[bytes]:
     """Deltas' frames (`base` holds an empty "delta" and never a sequence number), byte for byte what
-    `event_frame` makes of each one.
-
-    They differ only in the token and the sequence number, so the rest is encoded once
-    around placeholders instead of a dict and a JSON encoding per token. The split is
-    safe: orjson escapes quotes inside ids, so the placeholders can only match the keys.
-    """
+    `event_frame` makes of each one."""
     if not tokens:
         return []
-    template = event_frame({**base, "sequence_number": 0})
-    head, tail = template.split(b'"delta":"",', 1)
-    middle, end = tail.rsplit(b'"sequence_number":0', 1)
-    # One bytes %-format per delta; literal % in the fixed parts is escaped.
-    pattern = b"%%".join(head.split(b"%")) + b'"delta":%s,' + b"%%".join(middle.split(b"%"))
-    pattern += b'"sequence_number":%d' + b"%%".join(end.split(b"%"))
-    dumps = orjson.dumps
-    return [pattern % (dumps(token), sequence) for sequence, token in enumerate(tokens, first_sequence)]
+    return _DeltaPieces.around(base, first_sequence, len(tokens)).frames(tokens)
 
 
 def _delta_times(first_at: float, count: int, spec: TimelineSpec) -> list[float]:

@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.commands.run import check_cassettes
-from harness.conformance.runner import DEFAULT_TIME_SCALE, RunSettings
+from harness.conformance.runner import RunSettings
+from harness.conformance.target import FUZZ_TIME_SCALE
 
 if TYPE_CHECKING:
     from harness.fuzz.session import FuzzProgress, FuzzResult
@@ -35,7 +36,7 @@ class FuzzBroken(click.ClickException):
 @click.option("--seed", type=int, help="Seed of the generated scenarios and of the mock (default: random, printed).")
 @click.option(
     "--time-scale",
-    default=DEFAULT_TIME_SCALE,
+    default=FUZZ_TIME_SCALE,
     show_default=True,
     type=click.FloatRange(0, min_open=True),
     help="Real seconds per scenario second, for the mock and the agent alike.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from harness.commands.bench import bench_command
 from harness.commands.fuzz import fuzz_command
 from harness.commands.poll import poll_command, resume_command
 from harness.commands.record import record_command
@@ -23,3 +24,4 @@ main.add_command(resume_command)
 main.add_command(fuzz_command)
 main.add_command(serve_command)
 main.add_command(record_command)
+main.add_command(bench_command)

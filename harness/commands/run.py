@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import click
@@ -51,6 +52,13 @@ STATUS_STYLE = {
 )
 @click.option("--base-url", help="Use this running bgr mock instead of starting one.")
 @click.option(
+    "--jobs",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Scenarios played at once on the one mock (results keep the order of the scenarios).",
+)
+@click.option(
     "--cassette",
     "cassettes",
     multiple=True,
@@ -67,6 +75,7 @@ def run_command(
     report_dir: Path | None,
     baseline_file: Path | None,
     base_url: str | None,
+    jobs: int,
     cassettes: tuple[str, ...],
     list_only: bool,
 ) -> None:
@@ -91,18 +100,19 @@ def run_command(
     except BaselineError as error:
         raise click.ClickException(str(error)) from None
     check_cassettes(cassettes)
-    settings = RunSettings(agent, seed, time_scale, base_url, baseline, cassettes)
+    settings = RunSettings(agent, seed, time_scale, base_url, baseline, jobs, cassettes)
     try:
         from harness.conformance.adapters import make_adapter
 
         make_adapter(agent)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--agent") from None
+    began = time.monotonic()
     try:
         result = run_with_progress(console, settings, chosen)
     except TargetError as error:
         raise click.ClickException(str(error)) from None
-    print_summary(console, result)
+    print_summary(console, result, time.monotonic() - began)
     if report_dir is not None:
         from harness.conformance.reports import write_reports
 
@@ -158,7 +168,8 @@ def run_with_progress(console: Console, settings: RunSettings, scenarios: list[C
         return asyncio.run(run(settings, scenarios, report))
 
 
-def print_summary(console: Console, result: RunResult) -> None:
+def print_summary(console: Console, result: RunResult, wall: float) -> None:
+    """`wall`: the run's real seconds, from starting the mock to the last verdict."""
     table = Table(title=f"bgr run --agent {result.agent} (seed {result.seed}, time scale {result.time_scale:g})")
     for column in ("suite", "scenario", "checks", "verdict"):
         table.add_column(column)
@@ -171,10 +182,10 @@ def print_summary(console: Console, result: RunResult) -> None:
         verdict = "[bold red]FAIL[/]" if scenario.failed else "[green]ok[/]"
         table.add_row(scenario.suite, scenario.scenario, cells, verdict)
     console.print(table)
-    wall = sum(scenario.duration_seconds for scenario in result.scenarios)
+    played = sum(scenario.duration_seconds for scenario in result.scenarios)
     console.print(
-        f"{wall / result.time_scale:,.0f} s of scenario time in {wall:.1f} s of wall time "
-        f"(time scale {result.time_scale:g})",
+        f"{played / result.time_scale:,.0f} s of scenario time in {wall:.1f} s of wall time "
+        f"(time scale {result.time_scale:g}; {played:.1f} s played one after the other)",
         highlight=False,
     )
     counts = result.counts()

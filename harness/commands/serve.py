@@ -10,8 +10,12 @@ import click
 
 from mock_server import MockServer, ServerConfig, Timing, serve_until_stopped
 from mock_server.cassette import CassetteError
+from mock_server.config import ADMIN_TOKEN_ENV
 from mock_server.playback import Unmatched, decode_match_on
+from mock_server.redis_address import SCHEME as REDIS_SCHEME
+from mock_server.redis_address import StoreUnavailable
 from mock_server.scenario_file import ScenarioError, load_scenario
+from mock_server.workers import FleetError, serve_workers
 
 DEFAULTS = ServerConfig()
 
@@ -55,7 +59,19 @@ DEFAULTS = ServerConfig()
     type=click.FloatRange(0, min_open=True),
     help="Real seconds per scenario second.",
 )
-@click.option("--store", default="memory", show_default=True, help="memory, or sqlite:PATH to survive restarts.")
+@click.option(
+    "--store",
+    default="memory",
+    show_default=True,
+    help="memory, sqlite:PATH to survive restarts, or redis://HOST:PORT[/DB] to share responses between workers.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving the one port; more than one needs --store redis://.",
+)
 @click.option(
     "--scenario",
     type=click.Path(exists=True, dir_okay=False),
@@ -84,6 +100,20 @@ DEFAULTS = ServerConfig()
 @click.option(
     "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1), help="Larger bodies get a 413."
 )
+@click.option(
+    "--journal-max-bytes",
+    default=DEFAULTS.journal_max_bytes,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The journal drops its oldest entries past about this many bytes.",
+)
+@click.option(
+    "--admin-token",
+    envvar=ADMIN_TOKEN_ENV,
+    show_envvar=True,
+    default=None,
+    help="Every /_bgr/ request must then carry 'Authorization: Bearer TOKEN' (for a mock bound beyond loopback).",
+)
 def serve_command(
     host: str,
     port: int,
@@ -94,11 +124,14 @@ def serve_command(
     tokens_per_second: float,
     time_scale: float,
     store: str,
+    workers: int,
     scenario: str | None,
     cassettes: tuple[str, ...],
     match_on: str,
     unmatched: str,
     max_body_bytes: int,
+    journal_max_bytes: int,
+    admin_token: str | None,
 ) -> None:
     """Serve the mock OpenAI API under /v1 until interrupted."""
     try:
@@ -111,6 +144,8 @@ def serve_command(
             store=store,
             match_on=decode_match_on(name.strip() for name in match_on.split(",") if name.strip()),
             unmatched=unmatched,
+            journal_max_bytes=journal_max_bytes,
+            admin_token=admin_token or None,
         )
         rules = []
         if scenario:
@@ -121,8 +156,11 @@ def serve_command(
     except (ValueError, ScenarioError) as error:
         raise click.ClickException(str(error)) from None
     try:
-        asyncio.run(serve_until_stopped(MockServer(config, host, port, rules), click.echo))
-    except CassetteError as error:
+        if workers > 1 or store.startswith(REDIS_SCHEME):
+            serve_workers(config, host, port, workers, rules, click.echo)
+        else:
+            asyncio.run(serve_until_stopped(MockServer(config, host, port, rules), click.echo))
+    except (FleetError, StoreUnavailable, CassetteError) as error:
         raise click.ClickException(str(error)) from None
     except sqlite3.Error as error:
         raise click.ClickException(f"cannot use the store {store}: {error}") from None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import aiohttp
 
+from mock_server.config import ADMIN_TOKEN_ENV
 from mock_server.rules import Rule
 
 
@@ -13,14 +15,24 @@ class MockAdminError(RuntimeError):
     pass
 
 
+def admin_headers(admin_token: str | None = None) -> dict[str, str]:
+    """What every request to a mock's admin API carries: its admin token, given or from BGR_ADMIN_TOKEN."""
+    token = admin_token or os.environ.get(ADMIN_TOKEN_ENV)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class MockAdmin:
-    def __init__(self, url: str) -> None:
-        """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1)."""
+    def __init__(self, url: str, admin_token: str | None = None) -> None:
+        """`url`: the server's root, e.g. http://127.0.0.1:8000 (not /v1). `admin_token`: what a mock
+        started with `--admin-token` wants (by default, from the environment variable BGR_ADMIN_TOKEN)."""
         self.url = url.rstrip("/")
+        self._headers = admin_headers(admin_token)
         self._session: aiohttp.ClientSession | None = None
+        self._known_position: int | None = None
+        """The journal's length when it was last read: a position at or before any later request's."""
 
     async def __aenter__(self) -> MockAdmin:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), headers=self._headers)
         try:
             await self._get("/_bgr/health")
         except BaseException:
@@ -35,8 +47,19 @@ class MockAdmin:
     async def journal_position(self) -> int:
         return int((await self._get("/_bgr/journal?since=999999999999"))["next_index"])
 
+    async def recent_position(self) -> int:
+        """A journal position at or before now: the length last read, asked for only the first time.
+
+        For callers that keep only their own entries anyway (`journal_scope`): it saves a request per scenario.
+        """
+        if self._known_position is None:
+            self._known_position = await self.journal_position()
+        return self._known_position
+
     async def journal_since(self, position: int) -> list[dict[str, Any]]:
-        return list((await self._get(f"/_bgr/journal?since={position}"))["entries"])
+        page = await self._get(f"/_bgr/journal?since={position}")
+        self._known_position = max(self._known_position or 0, int(page["next_index"]))
+        return list(page["entries"])
 
     async def truth(self, response_id: str) -> dict[str, Any] | None:
         assert self._session is not None
@@ -45,11 +68,11 @@ class MockAdmin:
                 return None
             return await self._payload(reply)
 
-    async def mark(self, label: str) -> None:
-        """Note a moment of the caller's in the server's journal, on the server's clock."""
+    async def mark(self, label: str) -> int:
+        """Note a moment of the caller's in the server's journal, on the server's clock; its journal index."""
         assert self._session is not None
         async with self._session.post(f"{self.url}/_bgr/journal/marks", json={"label": label}) as reply:
-            await self._payload(reply)
+            return int((await self._payload(reply))["index"])
 
     async def add_rule(self, rule: Rule) -> int:
         data = rule.as_dict()
@@ -73,6 +96,10 @@ class MockAdmin:
 
     @staticmethod
     async def _payload(reply: aiohttp.ClientResponse) -> Any:
+        if reply.status == 401:
+            raise MockAdminError(
+                f"the bgr mock at {reply.url.origin()} wants its admin token: set {ADMIN_TOKEN_ENV} to it"
+            )
         if reply.status >= 400:
             raise MockAdminError(f"{reply.method} {reply.url.path}: {reply.status} {await reply.text()}")
         return await reply.json()

@@ -7,6 +7,10 @@ the item with the expected and measured values, the evidence and the replay comm
 SHOULD failure passes with a warning; checks that do not apply are skipped. Each scenario
 runs once, the first time one of its items runs. The plugin's entry point is `pytest_bgr`,
 which imports this module only when `--bgr-agent` is given.
+
+Under pytest-xdist every worker collects the same items and runs the scenarios of the items it
+is given, each on a mock of its own. The items of one scenario carry one `xdist_group`, so that
+`-n N --dist loadgroup` runs each scenario once, on one worker.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class BgrCollector(pytest.Collector):
                 item = BgrCheckItem.from_parent(self, name=f"{scenario.suite}/{scenario.id}::{check_id}")
                 item.scenario, item.check_id = scenario, check_id
                 item.add_marker("must" if CHECKS[check_id].level is Level.MUST else "should")
+                item.add_marker(pytest.mark.xdist_group(f"bgr-{scenario.id}"))
                 yield item
 
     def result_for(self, scenario: ConformanceScenario) -> ScenarioResult:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
 import hashlib
 import shlex
 import time
@@ -12,9 +14,10 @@ from datetime import UTC, datetime
 
 from harness.conformance.adapters import make_adapter
 from harness.conformance.adapters.base import AgentAdapter, AgentEnvironment, one_line
-from harness.conformance.caller import Caller
+from harness.conformance.caller import FOREIGN_TOKEN, Caller
 from harness.conformance.checks import CHECKS
 from harness.conformance.history import History, ServerRecord
+from harness.conformance.journal_scope import own_entries, response_id_in
 from harness.conformance.mock_admin import MockAdmin
 from harness.conformance.results import CheckResult, RunResult, ScenarioResult, Status
 from harness.conformance.scenarios import (
@@ -24,6 +27,7 @@ from harness.conformance.scenarios import (
     bound_rules,
     script_of,
 )
+from harness.conformance.schedule import QUIET_SECONDS, Plan, concurrent_plan
 from harness.conformance.target import DEFAULT_TIME_SCALE, Target, open_target
 from mock_server.recorded import recorded_prompt
 
@@ -54,6 +58,8 @@ class RunSettings:
     """An already running bgr mock (its root or /v1 URL); None starts one."""
     expected_failures: frozenset[str] = frozenset()
     """`scenario:check` entries known to fail."""
+    jobs: int = 1
+    """Scenarios played at once on the one mock (1: one after the other, in the given order)."""
     cassettes: tuple[str, ...] = ()
     """vcrpy cassettes whose recorded answers the mock serves (matched on the input); their prompt is every
     scenario's."""
@@ -71,17 +77,48 @@ async def run(
 ) -> RunResult:
     """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    results = []
+    results: list[ScenarioResult | None] = [None] * len(scenarios)
     with open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes) as target:
         async with MockAdmin(target.url) as admin:
-            for scenario in scenarios:
+
+            async def play(index: int) -> None:
+                scenario = scenarios[index]
                 if progress:
                     progress(scenario, None)
-                result = await run_scenario(settings, target, scenario, admin, adapter_factory)
-                results.append(result)
+                results[index] = await run_scenario(settings, target, scenario, admin, adapter_factory)
                 if progress:
-                    progress(scenario, result)
-    results = [_mark_expected(result, settings.expected_failures) for result in results]
+                    progress(scenario, results[index])
+
+            # One after the other in the given order; or at once, in the order of `concurrent_plan`.
+            in_order = tuple(range(len(scenarios)))
+            plan = Plan(in_order[:1], (), in_order[1:]) if settings.jobs <= 1 else concurrent_plan(scenarios)
+            for index in plan.alone:
+                await play(index)
+            # What lives on after the first scenarios (modules, models) is left out of the collector's sweeps: a full
+            # collection of it stops the loop for ~100 ms, which a timed poller would show as a late poll.
+            gc.collect()
+            gc.freeze()
+            try:
+                if settings.jobs <= 1:
+                    for index in plan.rest:
+                        await play(index)
+                else:
+                    slots = asyncio.Semaphore(settings.jobs)
+
+                    async def in_slot(index: int) -> None:
+                        async with slots:
+                            await play(index)
+
+                    async with asyncio.TaskGroup() as group:
+                        for index in plan.timed:
+                            group.create_task(in_slot(index))
+                        if plan.timed:
+                            await target.clock.sleep(QUIET_SECONDS)
+                        for index in plan.rest:
+                            group.create_task(in_slot(index))
+            finally:
+                gc.unfreeze()
+    results = [_mark_expected(result, settings.expected_failures) for result in results if result is not None]
     listed = {f"{r.scenario}:{c.id}" for r in results for c in r.checks}
     failing = {f"{r.scenario}:{c.id}" for r in results for c in r.checks if c.status is Status.FAILURE}
     stale = tuple(sorted(entry for entry in settings.expected_failures if entry in listed and entry not in failing))
@@ -98,11 +135,16 @@ async def run_scenario(
     began = time.monotonic()
     script = script_of(scenario)
     marker = f"[bgr:{scenario.id}:{_nonce(target.seed, str(scenario.id))}]"
-    position = await admin.journal_position()
+    position = await admin.recent_position()
     rule_ids = [await admin.add_rule(rule) for rule in bound_rules(scenario, marker)]
     adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
     environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock)
-    caller = Caller(adapter, target.clock, mark=admin.mark)
+    marks: list[int] = []
+
+    async def mark(label: str) -> None:
+        marks.append(await admin.mark(label))
+
+    caller = Caller(adapter, target.clock, mark=mark)
     error = None
     try:
         await adapter.start(environment)
@@ -113,9 +155,11 @@ async def run_scenario(
     finally:
         with contextlib.suppress(Exception):
             await adapter.close()
-        for rule_id in rule_ids:
-            await admin.delete_rule(rule_id)
-    journal = tuple(await admin.journal_since(position))
+        await asyncio.gather(*(admin.delete_rule(rule_id) for rule_id in rule_ids))
+    # Other scenarios may be playing on the same mock: keep only this one's entries.
+    foreign = response_id_in(FOREIGN_TOKEN) if any(step.kind == "foreign-token" for step in script.steps) else None
+    handed_over = [foreign] if foreign else []
+    journal = own_entries(await admin.journal_since(position), marker, marks, handed_over)
     truths = {}
     for entry in journal:
         response_id = entry.get("response_id")

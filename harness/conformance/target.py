@@ -15,13 +15,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from harness.conformance.mock_admin import admin_headers
 from mock_server import Clock, ServerConfig, ServerThread, Timing
+from mock_server.config import ADMIN_TOKEN_ENV
 
-__all__ = ["DEFAULT_SEED", "DEFAULT_TIME_SCALE", "HARNESS_BACKGROUND", "Target", "TargetError", "open_target"]
+__all__ = [
+    "DEFAULT_SEED",
+    "DEFAULT_TIME_SCALE",
+    "FUZZ_TIME_SCALE",
+    "HARNESS_BACKGROUND",
+    "Target",
+    "TargetError",
+    "open_target",
+]
 
 DEFAULT_SEED = 0
 DEFAULT_TIME_SCALE = 0.02
 """Scenario seconds run 50x faster than real ones unless asked otherwise."""
+FUZZ_TIME_SCALE = 0.005
+"""`bgr fuzz`'s default: its checks judge what was delivered, never a poller's timing, so its scenarios can run
+4x faster than a suite's; below this an example is bound by CPU, not by the clock, and streams are mostly replays."""
 HARNESS_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
 HEALTH_TIMEOUT_SECONDS = 10.0
 CASSETTE_MATCH_ON = ("method", "path", "input")
@@ -96,8 +109,13 @@ def adopt(base_url: str, seed: int | None, time_scale: float | None) -> Target:
 
 def _health(url: str) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(f"{url}/_bgr/health", timeout=HEALTH_TIMEOUT_SECONDS) as reply:
+        asked = urllib.request.Request(f"{url}/_bgr/health", headers=admin_headers())
+        with urllib.request.urlopen(asked, timeout=HEALTH_TIMEOUT_SECONDS) as reply:
             data = json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        if error.code == 401:
+            raise TargetError(f"the bgr mock at {url} wants its admin token: set {ADMIN_TOKEN_ENV} to it") from None
+        raise TargetError(f"cannot reach a bgr mock at {url}: {error.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         raise TargetError(f"cannot reach a bgr mock at {url}: {reason}") from None

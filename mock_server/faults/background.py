@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from mock_server.faults.base import Fault, non_negative, register
+from mock_server.faults.base import Count, Fault, Span, check_ranges, register
 from mock_server.timeline import TimelineSpec
 
 
@@ -14,19 +14,14 @@ from mock_server.timeline import TimelineSpec
 @dataclass(frozen=True, slots=True)
 class Background(Fault):
     type: ClassVar[str] = "background"
-    queue_seconds: float | None = None
-    in_progress_seconds: float | None = None
-    queued_polls: int | None = None
+    queue_seconds: Span | None = None
+    in_progress_seconds: Span | None = None
+    queued_polls: Count | None = None
     """Count polls instead of seconds: the first `queued_polls` polls see `queued`."""
-    in_progress_polls: int | None = None
+    in_progress_polls: Count | None = None
 
     def __post_init__(self) -> None:
-        non_negative(
-            queue_seconds=self.queue_seconds,
-            in_progress_seconds=self.in_progress_seconds,
-            queued_polls=self.queued_polls,
-            in_progress_polls=self.in_progress_polls,
-        )
+        check_ranges(self)
         by_time = self.queue_seconds is not None or self.in_progress_seconds is not None
         if by_time and self.by_polls:
             raise ValueError("give durations either in seconds or in polls, not both")

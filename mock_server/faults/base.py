@@ -6,12 +6,80 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 
-from mock_server.errors import APIError
+from mock_server.config import FASTEST_TOKENS_PER_SECOND, LONGEST_TIMELINE_SECONDS, SLOWEST_TOKENS_PER_SECOND
+from mock_server.errors import APIError, shown
 from mock_server.timeline import TimelineSpec
 
 FAULT_TYPES: dict[str, type[Fault]] = {}
+
+
+# ---- ranges: every parameter has one, checked by the decoder and at construction ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The values a parameter may take: a number from `low` to `high`, or a string of that many chars."""
+
+    low: float
+    high: float
+    zero_too: bool = False
+    """0 is allowed as well, below `low` (a pace of 0: everything at once)."""
+
+    def admits(self, value: object) -> bool:
+        if value is None:
+            return True
+        size = len(value) if isinstance(value, str) else value
+        assert isinstance(size, int | float)
+        return self.low <= size <= self.high or (self.zero_too and size == 0)
+
+    def describe(self) -> str:
+        span = f"{_figure(self.low)} to {_figure(self.high)}"
+        return f"0, or {span}" if self.zero_too else span
+
+    def complaint(self, value: object) -> str:
+        if isinstance(value, str):
+            return f"must be {self.describe()} chars long, got {len(value):,}"
+        return f"must be {self.describe()}, got {shown(value)}"
+
+
+def _figure(value: float) -> str:
+    return f"{int(value):,}" if value == int(value) else f"{value:g}"
+
+
+HOLD_SECONDS = 600.0
+"""The longest a fault holds a connection (a hang, a stall, a slow answer, a pause, an open stream), as
+long as a stream waits for anything: faults are bounded, so a client without a timeout is let go."""
+
+Seconds = Annotated[float, Range(0, HOLD_SECONDS)]
+"""A time a connection is held for."""
+Span = Annotated[float, Range(0, LONGEST_TIMELINE_SECONDS)]
+"""A span of scenario time that holds no connection (a queue, a cursor's age, a Retry-After)."""
+Count = Annotated[int, Range(0, 1_000_000)]
+"""Events, deltas, polls, sequence numbers: far more than any response has."""
+Pace = Annotated[float, Range(SLOWEST_TOKENS_PER_SECOND, FASTEST_TOKENS_PER_SECOND, zero_too=True)]
+Text = Annotated[str, Range(1, 1_000)]
+
+
+def ranges_of(cls: type[Fault]) -> dict[str, Range]:
+    """Each parameter of a fault with its range."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    found: dict[str, Range] = {}
+    for parameter in dataclasses.fields(cls):
+        for option in _options(hints[parameter.name]):
+            for extra in getattr(option, "__metadata__", ()):
+                if isinstance(extra, Range):
+                    found[parameter.name] = extra
+    return found
+
+
+def check_ranges(fault: Fault) -> None:
+    """Every parameter of `fault` is within its range (ValueError naming the first that is not)."""
+    for name, allowed in ranges_of(type(fault)).items():
+        value = getattr(fault, name)
+        if not allowed.admits(value):
+            raise ValueError(f"{name} {allowed.complaint(value)}")
 
 
 class FaultSpecError(ValueError):
@@ -28,6 +96,9 @@ class Fault:
     """A fault's parameters; subclasses add fields and exactly one ability below."""
 
     type: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
     def describe(self) -> str:
         params = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))
@@ -126,10 +197,7 @@ class StreamFilter(Protocol):
 class AtSequenceFault(Fault):
     """A fault that changes one event, chosen by its sequence number; subclasses say how in `alter`."""
 
-    at_sequence: int = 0
-
-    def __post_init__(self) -> None:
-        non_negative(at_sequence=self.at_sequence)
+    at_sequence: Count = 0
 
     def alter(self, event: Chunk) -> list[Action]:
         raise NotImplementedError
@@ -184,11 +252,12 @@ def decode_fault(data: Any, field: str = "fault") -> Fault:
     if not isinstance(data, dict):
         raise FaultSpecError(field, f"expected a table with a 'type', got {type(data).__name__}")
     name = data.get("type")
-    if name not in FAULT_TYPES:
+    if not isinstance(name, str) or name not in FAULT_TYPES:
         known = ", ".join(sorted(FAULT_TYPES))
-        raise FaultSpecError(f"{field}.type", f"unknown fault {name!r}; known faults: {known}")
+        raise FaultSpecError(f"{field}.type", f"unknown fault {shown(name)}; known faults: {known}")
     cls = FAULT_TYPES[name]
     hints = typing.get_type_hints(cls)
+    ranges = ranges_of(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for key, value in data.items():
@@ -197,6 +266,9 @@ def decode_fault(data: Any, field: str = "fault") -> Fault:
         if key not in fields:
             raise FaultSpecError(f"{field}.{key}", f"unknown parameter of {name}; expected one of {sorted(fields)}")
         values[key] = _coerce(value, hints[key], f"{field}.{key}")
+        allowed = ranges.get(key)
+        if allowed is not None and not allowed.admits(values[key]):
+            raise FaultSpecError(f"{field}.{key}", allowed.complaint(value))
     missing = [
         f.name
         for f in fields.values()
@@ -210,12 +282,16 @@ def decode_fault(data: Any, field: str = "fault") -> Fault:
         raise FaultSpecError(field, str(error)) from None
 
 
+def _options(hint: Any) -> tuple[Any, ...]:
+    """The types a hint allows: the members of a union, or the hint itself."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return typing.get_args(hint)
+    return (hint,)
+
+
 def _coerce(value: Any, hint: Any, field: str) -> Any:
-    options = (
-        typing.get_args(hint)
-        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
-        else (hint,)
-    )
+    # get_type_hints without include_extras strips Annotated, so the options are plain types here.
+    options = _options(hint)
     if value is None:
         if type(None) in options:
             return None
@@ -232,7 +308,7 @@ def _coerce(value: Any, hint: Any, field: str) -> Any:
         if typing.get_origin(option) is typing.Literal and value in typing.get_args(option):
             return value
     expected = " or ".join(_type_name(option) for option in options if option is not type(None))
-    return _fail(field, f"expected {expected}, got {value!r}")
+    return _fail(field, f"expected {expected}, got {shown(value)}")
 
 
 def _type_name(option: Any) -> str:
@@ -243,10 +319,3 @@ def _type_name(option: Any) -> str:
 
 def _fail(field: str, message: str) -> Any:
     raise FaultSpecError(field, message)
-
-
-def non_negative(**values: float | int | None) -> None:
-    """For faults' __post_init__: every named value is absent or >= 0."""
-    for name, value in values.items():
-        if value is not None and value < 0:
-            raise ValueError(f"{name} must not be negative")

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from mock_server.faults.base import BYTE_STAGE, Action, Chunk, Close, Fault, non_negative, register
+from mock_server.faults.base import BYTE_STAGE, Action, Chunk, Close, Fault, Range, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class DropAfterBytes(Fault):
     type: ClassVar[str] = "drop_after_bytes"
-    bytes: int = 1
-
-    def __post_init__(self) -> None:
-        non_negative(bytes=self.bytes)
+    bytes: Annotated[int, Range(0, 1 << 30)] = 1
 
     def stream_filter(self) -> _Filter:
         return _Filter(self.bytes)

@@ -5,17 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from mock_server.faults.base import EVENT_STAGE, Action, Fault, non_negative, register
+from mock_server.faults.base import EVENT_STAGE, Action, Fault, Seconds, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class DropAfterSeconds(Fault):
     type: ClassVar[str] = "drop_after_seconds"
-    seconds: float = 1.0
-
-    def __post_init__(self) -> None:
-        non_negative(seconds=self.seconds)
+    seconds: Seconds = 1.0
 
     def stream_filter(self) -> _Filter:
         return _Filter(self.seconds)

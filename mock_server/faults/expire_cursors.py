@@ -6,17 +6,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from mock_server.errors import APIError
-from mock_server.faults.base import Fault, Interception, RequestContext, non_negative, register
+from mock_server.faults.base import Fault, Interception, RequestContext, Span, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class ExpireCursors(Fault):
     type: ClassVar[str] = "expire_cursors"
-    max_age_seconds: float = 300.0
-
-    def __post_init__(self) -> None:
-        non_negative(max_age_seconds=self.max_age_seconds)
+    max_age_seconds: Span = 300.0
 
     def intercept(self, context: RequestContext) -> Interception:
         if context.age_of_cursor is None or context.age_of_cursor <= self.max_age_seconds:

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from mock_server.faults.base import Fault, non_negative, register
+from mock_server.faults.base import Count, Fault, Text, register
 from mock_server.timeline import TimelineSpec
 
 
@@ -14,12 +14,9 @@ from mock_server.timeline import TimelineSpec
 @dataclass(frozen=True, slots=True)
 class Fail(Fault):
     type: ClassVar[str] = "fail"
-    after_deltas: int = 0
-    code: str = "server_error"
-    message: str = "The model failed to generate a response."
-
-    def __post_init__(self) -> None:
-        non_negative(after_deltas=self.after_deltas)
+    after_deltas: Count = 0
+    code: Text = "server_error"
+    message: Text = "The model failed to generate a response."
 
     def shape(self, spec: TimelineSpec, tokens: int) -> TimelineSpec:
         return dataclasses.replace(

@@ -5,17 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from mock_server.faults.base import Fault, HangUp, Interception, RequestContext, non_negative, register
+from mock_server.faults.base import Fault, HangUp, Interception, RequestContext, Seconds, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class Hang(Fault):
     type: ClassVar[str] = "hang"
-    seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        non_negative(seconds=self.seconds)
+    seconds: Seconds = 60.0
 
     def intercept(self, context: RequestContext) -> Interception:
         return HangUp(self.seconds)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from mock_server.errors import APIError
-from mock_server.faults.base import Fault, Interception, RequestContext, non_negative, register
+from mock_server.faults.base import Fault, Interception, Range, RequestContext, Text, register
 
 _DEFAULTS = {
     429: ("rate_limit_exceeded", "requests", "Rate limit reached. Please try again later."),
@@ -21,13 +21,10 @@ _DEFAULTS = {
 class HttpError(Fault):
     type: ClassVar[str] = "http_error"
     status: Literal[429, 500, 502, 503] = 429
-    retry_after: float | None = None
+    retry_after: Annotated[float, Range(0, 86_400)] | None = None
     """Seconds, sent as `Retry-After` (whole seconds, rounded up)."""
-    retry_after_ms: int | None = None
-    message: str | None = None
-
-    def __post_init__(self) -> None:
-        non_negative(retry_after=self.retry_after, retry_after_ms=self.retry_after_ms)
+    retry_after_ms: Annotated[int, Range(0, 86_400_000)] | None = None
+    message: Text | None = None
 
     def intercept(self, context: RequestContext) -> Interception:
         code, error_type, default_message = _DEFAULTS[self.status]

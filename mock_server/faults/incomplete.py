@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from mock_server.faults.base import Fault, non_negative, register
+from mock_server.faults.base import Count, Fault, register
 from mock_server.timeline import TimelineSpec
 
 
@@ -14,11 +14,8 @@ from mock_server.timeline import TimelineSpec
 @dataclass(frozen=True, slots=True)
 class Incomplete(Fault):
     type: ClassVar[str] = "incomplete"
-    after_deltas: int = 1
+    after_deltas: Count = 1
     reason: Literal["max_output_tokens", "content_filter"] = "max_output_tokens"
-
-    def __post_init__(self) -> None:
-        non_negative(after_deltas=self.after_deltas)
 
     def shape(self, spec: TimelineSpec, tokens: int) -> TimelineSpec:
         return dataclasses.replace(

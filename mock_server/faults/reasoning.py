@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from mock_server.faults.base import Fault, register
+from mock_server.faults.base import Fault, Range, check_ranges, register
 from mock_server.timeline import TimelineSpec
 
 
@@ -16,12 +16,13 @@ class Reasoning(Fault):
     """A behaviour of a reasoning model, asked for by a rule; the summary's text is seeded like the answer's."""
 
     type: ClassVar[str] = "reasoning"
-    parts: int = 1
+    parts: Annotated[int, Range(1, 32)] = 1
     """Summary parts (`summary_index` 0..parts-1)."""
-    words: int = 12
+    words: Annotated[int, Range(1, 1_000)] = 12
     """Deltas per part: each is one word, and one reasoning token."""
 
     def __post_init__(self) -> None:
+        check_ranges(self)
         if self.parts < 1 or self.words < 1:
             raise ValueError("parts and words must be at least 1")
 

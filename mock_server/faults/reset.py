@@ -5,17 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from mock_server.faults.base import CloseAfterEvents, Fault, non_negative, register
+from mock_server.faults.base import CloseAfterEvents, Count, Fault, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class Reset(Fault):
     type: ClassVar[str] = "reset"
-    after_events: int = 0
-
-    def __post_init__(self) -> None:
-        non_negative(after_events=self.after_events)
+    after_events: Count = 0
 
     def stream_filter(self) -> CloseAfterEvents:
         return CloseAfterEvents(self.after_events, reset=True)

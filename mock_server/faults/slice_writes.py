@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from mock_server.faults.base import BYTE_STAGE, Action, Chunk, Fault, Pause, register
+from mock_server.faults.base import BYTE_STAGE, Action, Chunk, Fault, Pause, Range, Seconds, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class SliceWrites(Fault):
     type: ClassVar[str] = "slice_writes"
-    size: int = 1
-    pause_seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.size < 1:
-            raise ValueError("size must be at least 1")
-        if self.pause_seconds < 0:
-            raise ValueError("pause_seconds must not be negative")
+    size: Annotated[int, Range(1, 1 << 20)] = 1
+    pause_seconds: Seconds = 0.0
 
     def stream_filter(self) -> _Filter:
         return _Filter(self.size, self.pause_seconds)

@@ -5,20 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from mock_server.faults.base import EVENT_STAGE, Action, Chunk, Close, Fault, Pause, non_negative, register
+from mock_server.faults.base import EVENT_STAGE, Action, Chunk, Close, Count, Fault, Pause, Seconds, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class Stall(Fault):
     type: ClassVar[str] = "stall"
-    after_events: int = 1
-    seconds: float = 30.0
+    after_events: Count = 1
+    seconds: Seconds = 30.0
     close_after: bool = False
     """Close the connection once the stall is over instead of carrying on."""
-
-    def __post_init__(self) -> None:
-        non_negative(after_events=self.after_events, seconds=self.seconds)
 
     def stream_filter(self) -> _Filter:
         return _Filter(self)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import orjson
 
-from mock_server.faults.base import Fault, register
+from mock_server.faults.base import Fault, Range, check_ranges, register
 from mock_server.function_calls import ToolCallSpec
 from mock_server.timeline import TimelineSpec
 
@@ -19,16 +19,17 @@ class ToolCalls(Fault):
     """Not a fault but a behaviour of the model: a rule asks for it like any other, and several add up."""
 
     type: ClassVar[str] = "tool_calls"
-    name: str | None = None
+    name: Annotated[str, Range(1, 64)] | None = None
     """The tool to call; None calls the first tool the request offers."""
-    arguments: str | None = None
+    arguments: Annotated[str, Range(2, 100_000)] | None = None
     """A JSON object, as the API's `arguments` string; None generates them from the tool's schema, seeded."""
-    count: int = 1
+    count: Annotated[int, Range(1, 128)] = 1
     """Calls of this tool in one response (parallel calls, unless the request sets `parallel_tool_calls: false`)."""
-    rounds: int = 1
+    rounds: Annotated[int, Range(1, 100)] = 1
     """Model turns of one conversation that call tools; the turn after the last of them answers in text."""
 
     def __post_init__(self) -> None:
+        check_ranges(self)
         if self.count < 1 or self.rounds < 1:
             raise ValueError("count and rounds must be at least 1")
         if self.arguments is not None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from aiohttp import web
 
 from mock_server.errors import APIError
 from mock_server.exchange import json_body
 from mock_server.faults import FaultSpecError
 from mock_server.journal import JournalEntry
+from mock_server.params import parse_index
 from mock_server.routes import json_response
 from mock_server.rules import decode_rule
 from mock_server.state import STATE
@@ -19,23 +22,27 @@ async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
     config = state.config
     return json_response(
-        {"status": "ok", "responses": len(state.store), "seed": config.seed, "time_scale": config.time_scale}
+        {
+            "status": "ok",
+            "responses": len(state.store),
+            "seed": config.seed,
+            "time_scale": config.time_scale,
+            "pid": os.getpid(),  # which worker of a fleet answered
+        }
     )
 
 
 async def journal(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    raw = request.query.get("since", "0")
-    if not raw.isdigit():
-        raise APIError(400, f"Invalid 'since': expected a whole number, got '{raw[:64]}'.", param="since")
-    entries = state.journal.entries(int(raw))
+    entries = state.journal.entries(parse_index(request.query.get("since", "0"), "since"))
     response_id = request.query.get("response_id")
     if response_id:
         entries = [entry for entry in entries if entry.response_id == response_id]
     return json_response(
         {
             "dropped": state.journal.dropped,
-            "next_index": state.journal.dropped + len(state.journal),
+            "cleared": state.journal.cleared,
+            "next_index": state.journal.next_index,
             "entries": [entry.as_dict() for entry in entries],
         }
     )
@@ -56,8 +63,8 @@ async def add_mark(request: web.Request) -> web.Response:
 
 
 async def clear_journal(request: web.Request) -> web.Response:
-    request.app[STATE].journal.clear()
-    return json_response({"cleared": True})
+    removed = request.app[STATE].journal.clear()
+    return json_response({"cleared": True, "entries": removed})
 
 
 async def ground_truth(request: web.Request) -> web.Response:
@@ -83,10 +90,10 @@ async def clear_rules(request: web.Request) -> web.Response:
 
 
 async def delete_rule(request: web.Request) -> web.Response:
-    raw = request.match_info["rule_id"]
-    if not (raw.isdigit() and request.app[STATE].rules.remove(int(raw))):
-        raise APIError(404, f"No rule with id '{raw[:64]}'.", param="rule_id")
-    return json_response({"id": int(raw), "deleted": True})
+    rule_id = parse_index(request.match_info["rule_id"], "rule_id")
+    if not request.app[STATE].rules.remove(rule_id):
+        raise APIError(404, f"No rule with id '{request.match_info['rule_id'][:64]}'.", param="rule_id")
+    return json_response({"id": rule_id, "deleted": True})
 
 
 def add_routes(app: web.Application) -> None:

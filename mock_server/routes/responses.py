@@ -15,7 +15,7 @@ from mock_server.fault_engine import engage, shaped_spec, stream_filters
 from mock_server.faults import Fault
 from mock_server.params import ResponseParams, parse_cursor, parse_flag, parse_response_params
 from mock_server.recorded import RecordedAnswer, RecordedRecipe
-from mock_server.routes import json_response
+from mock_server.routes import json_bytes_response, json_response
 from mock_server.rules import RequestFacts
 from mock_server.state import STATE, MockState
 from mock_server.store import Recipe, StoredResponse
@@ -37,15 +37,14 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     response_id = recipe.id
     state.remember_ids()
     response = StoredResponse.create(recipe)
-    timeline = response.timeline
     journal_entry(request).response_id = response_id
     if params.store:
         state.store.add(response)
     if params.stream:
-        return await send_events(request, timeline.log, 0, state.clock, response, stream_filters(faults))
+        return await send_events(request, response.timeline.log, 0, state.clock, response, stream_filters(faults))
     if not params.background:
-        await state.clock.sleep_until(timeline.finished_at)
-    return json_response(response.snapshot(response.effective_now(state.clock.now())))
+        await state.clock.sleep_until(response.finished_at)
+    return json_bytes_response(response.snapshot_json(response.effective_now(state.clock.now())))
 
 
 def _generated_recipe(state: MockState, params: ResponseParams, faults: tuple[Fault, ...]) -> Recipe:
@@ -91,16 +90,16 @@ async def retrieve_response(request: web.Request) -> web.StreamResponse:
     response = _lookup(request)
     stream = parse_flag(request.query.get("stream"), "stream")
     cursor = parse_cursor(request.query.get("starting_after"))
-    log = response.timeline.log
     age_of_cursor = None
-    if stream and cursor is not None and 0 <= cursor < len(log):
-        age_of_cursor = state.clock.now() - log.visible_at(cursor)
+    if stream and cursor is not None and 0 <= cursor < response.visible_events(float("inf")):
+        age_of_cursor = state.clock.now() - response.visible_at(cursor)
     faults = await engage(request, state, _facts(request, response, stream), age_of_cursor)
     if not stream:
-        snapshot = response.snapshot(response.effective_now(state.clock.now()))
+        snapshot = response.snapshot_json(response.effective_now(state.clock.now()))
         # Counted after answering, so the first `queued_polls` polls all see `queued`.
         state.store.record_poll(response)
-        return json_response(snapshot)
+        return json_bytes_response(snapshot)
+    log = response.timeline.log
     if not response.params.background:
         raise APIError(
             400,
@@ -119,7 +118,7 @@ async def cancel_response(request: web.Request) -> web.Response:
         raise APIError(400, "Only responses created with background=true can be cancelled.", param="response_id")
     now = response.effective_now(state.clock.now())
     state.store.cancel(response.id, now)
-    return json_response(response.snapshot(now))
+    return json_bytes_response(response.snapshot_json(now))
 
 
 async def delete_response(request: web.Request) -> web.Response:

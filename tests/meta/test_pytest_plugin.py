@@ -29,6 +29,20 @@ def test_a_broken_agent_fails_with_the_rule_and_the_replay_command(pytester: pyt
     result.stdout.fnmatch_lines(["*core/failed-ending::terminal-honesty*", "*replay:   bgr run --agent py:tests*"])
 
 
+def test_under_xdist_each_worker_runs_its_share_and_the_outcomes_are_the_same(
+    pytester: pytest.Pytester, monkeypatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    agent = "py:tests.broken_agents:FailureAsEmptySuccess"
+    alone = run_plugin(pytester, "--bgr-agent", agent, "-m", "must").parseoutcomes()
+    result = run_plugin(pytester, "-n", "2", "--dist", "loadgroup", "--bgr-agent", agent, "-m", "must")
+    result.stdout.fnmatch_lines(["*2 workers*", "*core/failed-ending::terminal-honesty*", "*replay:   bgr run*"])
+    outcomes = result.parseoutcomes()
+    # xdist's controller does not count what its workers deselected (the SHOULD items).
+    assert {key: outcomes.get(key) for key in ("passed", "failed")} == {key: alone[key] for key in ("passed", "failed")}
+    assert alone["failed"] == 1 and alone["passed"] >= 10
+
+
 def test_without_the_option_the_plugin_adds_nothing(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_one():\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")

@@ -127,8 +127,8 @@ def test_background_by_polls_ends_exactly_after_its_polls() -> None:
 @pytest.mark.parametrize(
     ("spec", "field"),
     [
-        ({"type": "drop_after_events", "events": -1}, "fault"),
-        ({"type": "slice_writes", "size": 0}, "fault"),
+        ({"type": "drop_after_events", "events": -1}, "fault.events"),
+        ({"type": "slice_writes", "size": 0}, "fault.size"),
         ({"type": "background", "queue_seconds": 1, "queued_polls": 1}, "fault"),
         ({"type": "http_error", "status": 418}, "fault.status"),
         ({"type": "stall", "seconds": "long"}, "fault.seconds"),

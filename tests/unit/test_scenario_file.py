@@ -216,9 +216,16 @@ def test_bad_server_setting(tmp_path: Path) -> None:
     assert (error.line, error.field) == (3, "server.background.queue_seconds")
 
 
-def test_a_fault_rejecting_its_values_points_at_the_fault(tmp_path: Path) -> None:
-    error = error_of(write(tmp_path, "rules:\n  - faults:\n    - type: slow\n      jitter: 2\n"))
+def test_a_fault_rejecting_its_values_together_points_at_the_fault(tmp_path: Path) -> None:
+    text = "rules:\n  - faults:\n    - type: background\n      queue_seconds: 1\n      queued_polls: 2\n"
+    error = error_of(write(tmp_path, text))
     assert (error.line, error.field) == (3, "rules[0].faults[0]")
+
+
+def test_a_parameter_out_of_its_range_points_at_the_parameter(tmp_path: Path) -> None:
+    error = error_of(write(tmp_path, "rules:\n  - faults:\n    - type: slow\n      jitter: 2\n"))
+    assert (error.line, error.field) == (4, "rules[0].faults[0].jitter")
+    assert "must be 0 to 1" in error.message
 
 
 def test_duplicate_keys_are_errors(tmp_path: Path) -> None:

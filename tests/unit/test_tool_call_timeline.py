@@ -87,9 +87,9 @@ def test_arguments_stream_in_short_pieces_that_join_back_exactly() -> None:
     [
         ({"type": "tool_calls", "arguments": "not json"}, "fault"),
         ({"type": "tool_calls", "arguments": "[1]"}, "fault"),
-        ({"type": "tool_calls", "count": 0}, "fault"),
+        ({"type": "tool_calls", "count": 0}, "fault.count"),
         ({"type": "tool_calls", "name": 5}, "fault.name"),
-        ({"type": "reasoning", "parts": 0}, "fault"),
+        ({"type": "reasoning", "parts": 0}, "fault.parts"),
         ({"type": "reasoning", "words": "many"}, "fault.words"),
     ],
 )

@@ -180,7 +180,7 @@ def test_rules_over_the_admin_api(mock: ServerThread) -> None:
     assert statuses == [503, 503, 200]
     assert send("GET", f"{mock.url}/_bgr/rules").json()["rules"][0]["applied"] == 2
     bad = send("POST", f"{mock.url}/_bgr/rules", json_body={"faults": [{"type": "slow", "jitter": 9}]})
-    assert bad.status == 400 and bad.json()["error"]["param"] == "rule.faults[0]"
+    assert bad.status == 400 and bad.json()["error"]["param"] == "rule.faults[0].jitter"
     assert send("DELETE", f"{mock.url}/_bgr/rules/1").status == 200
     assert send("DELETE", f"{mock.url}/_bgr/rules/1").status == 404
 

@@ -7,10 +7,12 @@ bound, and reports failed, incomplete and cancelled endings as errors with their
 
 from __future__ import annotations
 
+import functools
+import ssl
 from typing import Any
 
 import orjson
-from openai import APIConnectionError, APIError, APIStatusError, AsyncOpenAI
+from openai import APIConnectionError, APIError, APIStatusError, AsyncOpenAI, DefaultAsyncHttpxClient
 
 from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
 
@@ -27,7 +29,12 @@ class OpenAIAgent:
 
     async def start(self, environment: AgentEnvironment) -> None:
         self._environment = environment
-        self._client = AsyncOpenAI(base_url=environment.base_url, api_key=environment.api_key, max_retries=2)
+        self._client = AsyncOpenAI(
+            base_url=environment.base_url,
+            api_key=environment.api_key,
+            max_retries=2,
+            http_client=DefaultAsyncHttpxClient(verify=_tls_context()),
+        )
 
     async def restart(self) -> None:
         assert self._environment is not None
@@ -154,6 +161,13 @@ def _encode_token(response_id: str | None, sequence_number: int | None) -> str |
     if sequence_number is not None:
         state["sequence_number"] = sequence_number
     return orjson.dumps(state).decode()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The default TLS context, made once per process: making one loads every CA certificate (tens of ms of
+    CPU), and each scenario and each fuzz example starts a fresh agent."""
+    return ssl.create_default_context()
 
 
 def _decode_token(token: str) -> dict[str, Any] | None:
