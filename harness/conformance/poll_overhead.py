@@ -32,6 +32,7 @@ from harness.conformance.adapters.base import AgentAdapter, AgentEnvironment
 from harness.conformance.journal_scope import own_entries
 from harness.conformance.mock_admin import MockAdmin
 from harness.conformance.target import open_target
+from mock_server.config import LONGEST_TIMELINE_SECONDS
 from mock_server.faults import decode_fault
 from mock_server.rules import Match, Rule
 
@@ -50,8 +51,8 @@ ROUNDS = 8
 """Polls are measured in this many alternating rounds of the adapter and the raw GET."""
 WARMUP_POLLS = 20
 """Polls of each kind before measuring: connections open, lazily built models built."""
-HELD_SECONDS = 1e9
-"""Scenario seconds the response stays queued: longer than any benchmark."""
+HELD_SECONDS = LONGEST_TIMELINE_SECONDS
+"""Scenario seconds the response stays queued: longer than any benchmark, and the most a fault may ask for."""
 MARKER = "[bgr:bench:poll-overhead]"
 MOCK_START_SECONDS = 30.0
 MODEL = "gpt-4o"
