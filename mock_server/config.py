@@ -40,6 +40,10 @@ class Timing:
             )
 
 
+DEFAULT_MATCH_ON = ("method", "path", "body")
+"""vcrpy's matchers a recorded create is matched on unless asked otherwise. vcrpy's own default compares scheme,
+host and port too, which a replay on the mock never shares with the recording, and not the body."""
+
 INSTANT = Timing()
 SLOW_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
 """Slow enough for a person to watch a background response move through its statuses."""
@@ -60,6 +64,12 @@ class ServerConfig:
     between processes."""
     journal_limit: int = 1_000_000
     """Oldest journal entries are dropped past this many (and counted as dropped)."""
+    cassettes: tuple[str, ...] = ()
+    """vcrpy cassettes whose recorded responses answer the creates they match (mock_server/recorded.py)."""
+    match_on: tuple[str, ...] = DEFAULT_MATCH_ON
+    """vcrpy's matcher names (and bgr's `input`) a create must pass to be answered by a recording."""
+    unmatched: str = "error"
+    """What a create no recording matches gets, with cassettes: `error` (a 400 naming the mismatch) or `generate`."""
     journal_max_bytes: int = 64 << 20
     """...or past about this many bytes held (each entry's text plus ~1 KB for the entry itself)."""
     idle_timeout_seconds: float = 60.0

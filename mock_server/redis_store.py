@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from mock_server.errors import APIError, response_not_found
+from mock_server.recorded import RecordedRecipe
 from mock_server.redis_address import RedisAddress
 from mock_server.sqlite_store import _decode_recipe
 from mock_server.store import Recipe, ResponseStore, StoredResponse
@@ -194,6 +195,11 @@ class RedisResponseStore(ResponseStore):
         with answered_as_unavailable(self._address):
             return int(self._client.scard(ALL_RESPONSES))
 
+    def __contains__(self, response_id: str) -> bool:
+        # Asked of the fleet, not this worker: a recorded answer keeps its id only while no worker holds it.
+        with answered_as_unavailable(self._address):
+            return bool(self._client.sismember(ALL_RESPONSES, response_id))
+
     def ids(self) -> list[str]:
         with answered_as_unavailable(self._address):
             return sorted(member.decode() for member in self._client.smembers(ALL_RESPONSES))
@@ -203,17 +209,19 @@ def encode_recipe(recipe: Recipe) -> bytes:
     """The SQLite store's recipe format (it decodes it), with orjson walking the dataclasses: about 15x faster
     than `dataclasses.asdict` first, which matters on every create (tests/unit/test_redis_recipe.py)."""
     script = recipe.script
-    return orjson.dumps(
-        {
-            "id": recipe.id,
-            "item_id": recipe.item_id,
-            "params": script.params,
-            "created_at": recipe.created_at,
-            "seed": script.seed,
-            "answer_length": script.answer_length,
-            "spec": script.spec,
-        }
-    )
+    data: dict[str, object] = {
+        "id": recipe.id,
+        "item_id": recipe.item_id,
+        "params": script.params,
+        "created_at": recipe.created_at,
+        "seed": script.seed,
+        "answer_length": script.answer_length,
+        "spec": script.spec,
+    }
+    if isinstance(recipe, RecordedRecipe) and recipe.answer is not None:
+        # The recording itself, as the SQLite store keeps it: a worker that did not load the cassette can replay it.
+        data["recorded"] = {"answer": recipe.answer.as_dict(), "recorded_pace": recipe.recorded_pace}
+    return orjson.dumps(data)
 
 
 def _key(response_id: str) -> bytes:

@@ -40,6 +40,7 @@ import yaml
 
 from mock_server.config import ServerConfig, Timing
 from mock_server.faults import FaultSpecError
+from mock_server.playback import decode_match_on, decode_unmatched
 from mock_server.rules import Rule, decode_rule
 
 __all__ = [
@@ -62,8 +63,8 @@ FORMAT_VERSION = 1
 
 CALLER_KEYS = ("script", "checks", "token_budget_bytes")
 """The caller's part of a file: decoded by the harness's `CallerDecoder`."""
-_TOP_KEYS = ("version", "id", "suite", "description", "prompt", "server", "rules", *CALLER_KEYS)
-_SERVER_KEYS = ("seed", "answer_tokens", "time_scale", "background", "foreground")
+_TOP_KEYS = ("version", "id", "suite", "description", "prompt", "server", "rules", "cassettes", *CALLER_KEYS)
+_SERVER_KEYS = ("seed", "answer_tokens", "time_scale", "background", "foreground", "match_on", "unmatched")
 _TIMING_KEYS = ("queue_seconds", "first_token_seconds", "tokens_per_second")
 _TOP_LEVEL = "(top level)"
 _SYNTAX = "syntax"
@@ -110,13 +111,19 @@ class ServerSettings:
     time_scale: float | None = None
     background: TimingSettings = field(default_factory=TimingSettings)
     foreground: TimingSettings = field(default_factory=TimingSettings)
+    cassettes: tuple[str, ...] = ()
+    """Paths of vcrpy cassettes (resolved against the scenario file's folder), added to the config's."""
+    match_on: tuple[str, ...] | None = None
+    unmatched: str | None = None
 
     def apply(self, config: ServerConfig) -> ServerConfig:
         changes: dict[str, Any] = {
             name: value
-            for name in ("seed", "answer_tokens", "time_scale")
+            for name in ("seed", "answer_tokens", "time_scale", "match_on", "unmatched")
             if (value := getattr(self, name)) is not None
         }
+        if self.cassettes:
+            changes["cassettes"] = (*config.cassettes, *self.cassettes)
         return dataclasses.replace(
             config,
             **changes,
@@ -194,16 +201,35 @@ def _decode(data: Any, path: str, caller: CallerDecoder[C] | None) -> Scenario[C
     part: Any = None
     if any(key in data for key in CALLER_KEYS):
         part = caller(data) if caller else {key: data[key] for key in CALLER_KEYS if key in data}
+    server = _decode_server(data.get("server", {}), "server")
+    if "cassettes" in data:
+        server = dataclasses.replace(server, cassettes=_decode_cassettes(data["cassettes"], path))
     return Scenario(
         path,
         text_fields["description"],
-        _decode_server(data.get("server", {}), "server"),
+        server,
         [decode_rule(item, f"rules[{i}]") for i, item in enumerate(rules)],
         id=text_fields["id"],
         suite=text_fields["suite"],
         prompt=text_fields["prompt"],
         caller=part,
     )
+
+
+def _decode_cassettes(value: Any, path: str) -> tuple[str, ...]:
+    """Cassette paths, relative to the scenario file; each must exist (its content is read by the mock)."""
+    if not isinstance(value, list) or not value:
+        raise FaultSpecError("cassettes", f"expected a non-empty list of cassette files, got {_kind(value)}")
+    folder = Path(path).parent
+    paths = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise FaultSpecError(f"cassettes[{index}]", f"expected a file name, got {item!r}")
+        resolved = folder / item
+        if not resolved.is_file():
+            raise FaultSpecError(f"cassettes[{index}]", f"no such file {str(resolved)!r}")
+        paths.append(str(resolved))
+    return tuple(paths)
 
 
 def _decode_version(data: dict[Any, Any]) -> None:
@@ -235,12 +261,27 @@ def _decode_server(data: Any, field_path: str) -> ServerSettings:
     time_scale = _number(data.get("time_scale"), f"{field_path}.time_scale")
     if time_scale is not None and time_scale <= 0:
         raise FaultSpecError(f"{field_path}.time_scale", f"must be positive, got {time_scale!r}")
+    match_on, unmatched = data.get("match_on"), data.get("unmatched")
+    try:
+        if match_on is not None:
+            if not isinstance(match_on, list) or not all(isinstance(name, str) for name in match_on):
+                raise ValueError(f"expected a list of matcher names, got {match_on!r}")
+            match_on = decode_match_on(match_on)
+    except ValueError as error:
+        raise FaultSpecError(f"{field_path}.match_on", str(error)) from None
+    try:
+        if unmatched is not None:
+            unmatched = decode_unmatched(unmatched if isinstance(unmatched, str) else repr(unmatched)).value
+    except ValueError as error:
+        raise FaultSpecError(f"{field_path}.unmatched", str(error)) from None
     return ServerSettings(
         seed,
         answer_tokens,
         time_scale,
         _decode_timing(data.get("background", {}), f"{field_path}.background"),
         _decode_timing(data.get("foreground", {}), f"{field_path}.foreground"),
+        match_on=match_on,
+        unmatched=unmatched,
     )
 
 

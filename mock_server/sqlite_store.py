@@ -22,6 +22,7 @@ import orjson
 
 from mock_server.clock import Clock, ClockAnchor
 from mock_server.params import response_params_from_dict
+from mock_server.recorded import RecordedAnswer, RecordedRecipe
 from mock_server.store import Recipe, ResponseStore, StoredResponse
 from mock_server.timeline import Script, TimelineSpec
 
@@ -114,17 +115,19 @@ class SqliteResponseStore(ResponseStore):
 def _encode_recipe(recipe: Recipe) -> bytes:
     # Flat, as before scripts were shared: files written by earlier versions still load.
     script = recipe.script
-    return orjson.dumps(
-        {
-            "id": recipe.id,
-            "item_id": recipe.item_id,
-            "params": dataclasses.asdict(script.params),
-            "created_at": recipe.created_at,
-            "seed": script.seed,
-            "answer_length": script.answer_length,
-            "spec": dataclasses.asdict(script.spec),
-        }
-    )
+    data = {
+        "id": recipe.id,
+        "item_id": recipe.item_id,
+        "params": dataclasses.asdict(script.params),
+        "created_at": recipe.created_at,
+        "seed": script.seed,
+        "answer_length": script.answer_length,
+        "spec": dataclasses.asdict(script.spec),
+    }
+    if isinstance(recipe, RecordedRecipe) and recipe.answer is not None:
+        # The recording itself, not its cassette's path: a restart needs no file but this one.
+        data["recorded"] = {"answer": recipe.answer.as_dict(), "recorded_pace": recipe.recorded_pace}
+    return orjson.dumps(data)
 
 
 def _decode_recipe(raw: bytes) -> Recipe:
@@ -135,4 +138,10 @@ def _decode_recipe(raw: bytes) -> Recipe:
         answer_length=data["answer_length"],
         spec=TimelineSpec.from_dict(data["spec"]),
     )
+    if "recorded" in data:
+        recorded = data["recorded"]
+        answer = RecordedAnswer.from_dict(recorded["answer"])
+        return RecordedRecipe(
+            data["id"], data["item_id"], data["created_at"], script, answer, recorded_pace=recorded["recorded_pace"]
+        )
     return Recipe(id=data["id"], item_id=data["item_id"], created_at=data["created_at"], script=script)

@@ -17,6 +17,7 @@ from mock_server.sse import parse_frames
 from mock_server.timeline import (
     CompiledTimeline,
     Outcome,
+    Schedule,
     Script,
     Timeline,
     TimelineSpec,
@@ -40,6 +41,19 @@ class Recipe:
 
     def compiled(self) -> CompiledTimeline:
         return compiled_timeline(self.script, self.id, self.item_id, self.created_at)
+
+    def schedule(self) -> Schedule:
+        """When the events are released and how the response ends, without compiling its answer."""
+        return schedule(self.script, self.id, self.item_id, self.created_at)
+
+    def final_json(self) -> bytes:
+        """The Response object in its final state, encoded."""
+        compiled = self.compiled()
+        return compiled.final_json % compiled.values(self.id, self.item_id, self.created_at)
+
+    def snapshot_json(self, status: str) -> bytes | None:
+        """The Response object at `status` before the end, when the recipe fixes it (a recording does); else None."""
+        return None
 
 
 @dataclass(slots=True)
@@ -66,7 +80,7 @@ class StoredResponse:
     @classmethod
     def create(cls, recipe: Recipe) -> StoredResponse:
         # The schedule alone: a response that is only polled until it is done never has its answer compiled.
-        timing = schedule(recipe.script, recipe.id, recipe.item_id, recipe.created_at)
+        timing = recipe.schedule()
         created_at = recipe.created_at
         return cls(
             recipe,
@@ -128,8 +142,10 @@ class StoredResponse:
         """The Response object as a poll at `now` sees it, encoded: the final one is the compiled script's."""
         status = self.status(now)
         if now >= self.finished_at and status == self.final_status:
-            compiled = self.recipe.compiled()
-            return compiled.final_json % compiled.values(self.id, self.recipe.item_id, self.created_at)
+            return self.recipe.final_json()
+        recorded = self.recipe.snapshot_json(status)
+        if recorded is not None:
+            return recorded
         return orjson.dumps(response_object(self.id, self.params, created_at=int(self.created_at), status=status))
 
     def snapshot(self, now: float) -> dict[str, Any]:
@@ -234,6 +250,9 @@ class ResponseStore:
 
     def __len__(self) -> int:
         return len(self._responses)
+
+    def __contains__(self, response_id: str) -> bool:
+        return response_id in self._responses
 
     def ids(self) -> list[str]:
         return list(self._responses)

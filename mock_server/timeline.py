@@ -143,6 +143,8 @@ class Timeline:
     final_json: bytes
     """The Response object in its final state, encoded."""
     _final: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    snapshots: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
+    """The Response object by status, as a recording showed it (None: made up by `response_object`)."""
 
     @property
     def final(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.commands.run import check_cassettes
 from harness.conformance.runner import RunSettings
 from harness.conformance.target import FUZZ_TIME_SCALE
 
@@ -53,6 +54,13 @@ class FuzzBroken(click.ClickException):
     help="Scenarios to run after the first failure, searching for a smaller one.",
 )
 @click.option(
+    "--cassette",
+    "cassettes",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A vcrpy cassette (repeatable): its recorded answers are served, with every fault on top, to its prompt.",
+)
+@click.option(
     "--stale-resumes",
     is_flag=True,
     help="Also resume from an older token (a caller's breach of the contract): explores, does not judge the agent.",
@@ -65,6 +73,7 @@ def fuzz_command(
     report_dir: Path | None,
     shrink_budget: int | None,
     stale_resumes: bool,
+    cassettes: tuple[str, ...],
 ) -> None:
     """Generate scenarios of cuts, drops, stalls and retries; shrink any failure to a minimal, replayable one."""
     from harness.conformance.adapters import make_adapter
@@ -79,7 +88,8 @@ def fuzz_command(
         raise FuzzBroken(f"bgr fuzz needs hypothesis (pip install 'bgr[test]'): {error}") from None
     console = Console()
     seed = random.randrange(2**32) if seed is None else seed
-    settings = RunSettings(agent, seed, time_scale)
+    check_cassettes(cassettes)
+    settings = RunSettings(agent, seed, time_scale, cassettes=cassettes)
     console.print(f"bgr fuzz --agent {agent} --seed {seed} --examples {examples}", highlight=False)
     columns = (
         TextColumn("{task.description}"),

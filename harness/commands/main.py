@@ -8,6 +8,7 @@ from harness.commands.bench import bench_command
 from harness.commands.fuzz import fuzz_command
 from harness.commands.matrix import matrix_command
 from harness.commands.poll import poll_command, resume_command
+from harness.commands.record import record_command
 from harness.commands.run import run_command
 from harness.commands.serve import serve_command
 
@@ -23,5 +24,6 @@ main.add_command(poll_command)
 main.add_command(resume_command)
 main.add_command(fuzz_command)
 main.add_command(serve_command)
+main.add_command(record_command)
 main.add_command(bench_command)
 main.add_command(matrix_command)

@@ -64,6 +64,13 @@ STATUS_STYLE = {
     show_default=True,
     help="Scenarios played at once on the one mock (results keep the order of the scenarios).",
 )
+@click.option(
+    "--cassette",
+    "cassettes",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A vcrpy cassette (repeatable): its recorded answers are served, with every fault on top, to its prompt.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List suites, scenarios and checks, and exit.")
 def run_command(
     agent: str | None,
@@ -75,6 +82,7 @@ def run_command(
     baseline_file: Path | None,
     base_url: str | None,
     jobs: int,
+    cassettes: tuple[str, ...],
     list_only: bool,
 ) -> None:
     """Drive an agent through scenario suites and judge the background-responses contract."""
@@ -97,7 +105,8 @@ def run_command(
         )
     except BaselineError as error:
         raise click.ClickException(str(error)) from None
-    settings = RunSettings(agent, seed, time_scale, base_url, baseline, jobs)
+    check_cassettes(cassettes)
+    settings = RunSettings(agent, seed, time_scale, base_url, baseline, jobs, cassettes)
     try:
         from harness.conformance.adapters import make_adapter
 
@@ -116,6 +125,18 @@ def run_command(
         paths = write_reports(result, report_dir)
         console.print("reports: " + ", ".join(str(path) for path in paths.values()))
     raise SystemExit(0 if result.passed else 1)
+
+
+def check_cassettes(cassettes: tuple[str, ...]) -> None:
+    """Each cassette loads and one holds a recorded response, or the command stops with one line."""
+    if not cassettes:
+        return
+    from mock_server.recorded import recorded_prompt
+
+    try:
+        recorded_prompt(cassettes)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def select(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 
 import click
 
 from mock_server import MockServer, ServerConfig, Timing, serve_until_stopped
+from mock_server.cassette import CassetteError
 from mock_server.config import ADMIN_TOKEN_ENV
+from mock_server.playback import Unmatched, decode_match_on
 from mock_server.redis_address import SCHEME as REDIS_SCHEME
 from mock_server.redis_address import StoreUnavailable
 from mock_server.scenario_file import ScenarioError, load_scenario
@@ -75,6 +78,26 @@ DEFAULTS = ServerConfig()
     help="A scenario file (YAML or TOML): server settings and fault rules; its settings win over these options.",
 )
 @click.option(
+    "--cassette",
+    "cassettes",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A vcrpy cassette (repeatable): the creates it matches get its recorded answers.",
+)
+@click.option(
+    "--match-on",
+    default=",".join(DEFAULTS.match_on),
+    show_default=True,
+    help="vcrpy matcher names, comma-separated (and bgr's `input`: the recorded input begins the request's).",
+)
+@click.option(
+    "--unmatched",
+    type=click.Choice([mode.value for mode in Unmatched]),
+    default=DEFAULTS.unmatched,
+    show_default=True,
+    help="With cassettes, what a create no recording matches gets: an error naming the mismatch, or generated text.",
+)
+@click.option(
     "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1), help="Larger bodies get a 413."
 )
 @click.option(
@@ -103,6 +126,9 @@ def serve_command(
     store: str,
     workers: int,
     scenario: str | None,
+    cassettes: tuple[str, ...],
+    match_on: str,
+    unmatched: str,
     max_body_bytes: int,
     journal_max_bytes: int,
     admin_token: str | None,
@@ -116,6 +142,8 @@ def serve_command(
             time_scale=time_scale,
             max_body_bytes=max_body_bytes,
             store=store,
+            match_on=decode_match_on(name.strip() for name in match_on.split(",") if name.strip()),
+            unmatched=unmatched,
             journal_max_bytes=journal_max_bytes,
             admin_token=admin_token or None,
         )
@@ -123,6 +151,8 @@ def serve_command(
         if scenario:
             loaded = load_scenario(scenario)
             config, rules = loaded.apply(config), loaded.rules
+        if cassettes:
+            config = dataclasses.replace(config, cassettes=(*config.cassettes, *cassettes))
     except (ValueError, ScenarioError) as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -130,7 +160,7 @@ def serve_command(
             serve_workers(config, host, port, workers, rules, click.echo)
         else:
             asyncio.run(serve_until_stopped(MockServer(config, host, port, rules), click.echo))
-    except (FleetError, StoreUnavailable) as error:
+    except (FleetError, StoreUnavailable, CassetteError) as error:
         raise click.ClickException(str(error)) from None
     except sqlite3.Error as error:
         raise click.ClickException(f"cannot use the store {store}: {error}") from None

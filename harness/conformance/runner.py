@@ -31,6 +31,7 @@ from harness.conformance.scenarios import (
 from harness.conformance.schedule import QUIET_SECONDS, Plan, concurrent_plan
 from harness.conformance.target import DEFAULT_TIME_SCALE, Target, open_target
 from harness.conformance.tool import HarnessTool
+from mock_server.recorded import recorded_prompt
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
@@ -61,6 +62,9 @@ class RunSettings:
     """`scenario:check` entries known to fail."""
     jobs: int = 1
     """Scenarios played at once on the one mock (1: one after the other, in the given order)."""
+    cassettes: tuple[str, ...] = ()
+    """vcrpy cassettes whose recorded answers the mock serves (matched on the input); their prompt is every
+    scenario's."""
 
 
 Progress = Callable[[ConformanceScenario, ScenarioResult | None], None]
@@ -76,7 +80,7 @@ async def run(
     """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     results: list[ScenarioResult | None] = [None] * len(scenarios)
-    with open_target(settings.base_url, settings.seed, settings.time_scale) as target:
+    with open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes) as target:
         async with MockAdmin(target.url) as admin:
 
             async def play(index: int) -> None:
@@ -148,7 +152,8 @@ async def run_scenario(
     error = None
     try:
         await adapter.start(environment)
-        await caller.play(replace(scenario, prompt=f"{scenario.prompt or DEFAULT_PROMPT} {marker}"))
+        prompt = recorded_prompt(settings.cassettes) if settings.cassettes else scenario.prompt or DEFAULT_PROMPT
+        await caller.play(replace(scenario, prompt=f"{prompt} {marker}"))
     except Exception as failure:
         error = f"{type(failure).__name__}: {one_line(str(failure))}"
     finally:
@@ -225,6 +230,8 @@ def reproduce_command(settings: RunSettings, target: Target, scenario: Conforman
     parts += ["--time-scale", f"{target.time_scale:g}"]
     if settings.base_url is not None:
         parts += ["--base-url", settings.base_url]
+    for cassette in settings.cassettes:
+        parts += ["--cassette", cassette]
     return shlex.join(parts)
 
 

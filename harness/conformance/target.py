@@ -37,6 +37,8 @@ FUZZ_TIME_SCALE = 0.005
 4x faster than a suite's; below this an example is bound by CPU, not by the clock, and streams are mostly replays."""
 HARNESS_BACKGROUND = Timing(queue_seconds=1.0, first_token_seconds=0.5, tokens_per_second=40.0)
 HEALTH_TIMEOUT_SECONDS = 10.0
+CASSETTE_MATCH_ON = ("method", "path", "input")
+"""A run's prompts carry a marker and its steps choose stream and background: only the input's start must match."""
 
 
 class TargetError(ValueError):
@@ -58,19 +60,34 @@ class Target:
 
 
 @contextlib.contextmanager
-def open_target(base_url: str | None, seed: int | None, time_scale: float | None) -> Iterator[Target]:
+def open_target(
+    base_url: str | None, seed: int | None, time_scale: float | None, cassettes: tuple[str, ...] = ()
+) -> Iterator[Target]:
     """A mock on its own thread (seed and time scale as asked, else the defaults), or the one at `base_url`.
 
     `seed` or `time_scale` None: not asked for (the default, or what the external mock runs with).
+    `cassettes`: recorded answers the mock serves to creates whose input begins with the recorded one.
     """
     if base_url is not None:
+        if cassettes:
+            raise TargetError(
+                "--cassette needs bgr's own mock: serve it with `bgr serve --cassette`, without --base-url"
+            )
         yield adopt(base_url, seed, time_scale)
         return
     clock = Clock(DEFAULT_TIME_SCALE if time_scale is None else time_scale)
     config = ServerConfig(
-        seed=DEFAULT_SEED if seed is None else seed, time_scale=clock.time_scale, background=HARNESS_BACKGROUND
+        seed=DEFAULT_SEED if seed is None else seed,
+        time_scale=clock.time_scale,
+        background=HARNESS_BACKGROUND,
+        cassettes=cassettes,
+        match_on=CASSETTE_MATCH_ON,
     )
-    with ServerThread(config, clock=clock) as server:
+    try:
+        server = ServerThread(config, clock=clock)
+    except ValueError as error:  # a cassette that cannot be used: one line already
+        raise TargetError(str(error)) from None
+    with server:
         yield Target(server.url, config.seed, clock, external=False)
 
 

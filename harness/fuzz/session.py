@@ -203,7 +203,7 @@ async def fuzz(
     say(f"bgr fuzz: agent {settings.agent}, seed {seed}, {examples} examples (replay the session with --seed {seed})")
     database = report_dir / "hypothesis-db" if report_dir is not None else None
     try:
-        opened = open_target(settings.base_url, settings.seed, settings.time_scale)
+        opened = open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes)
         target = opened.__enter__()
     except TargetError as error:
         raise FuzzError(str(error)) from None

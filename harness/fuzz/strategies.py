@@ -29,14 +29,23 @@ from typing import Any
 import orjson
 from hypothesis import strategies as st
 
+from harness.conformance.runner import MODEL
+from harness.conformance.scenarios import DEFAULT_PROMPT
 from mock_server import ServerConfig
+from mock_server.answer import IdFactory
+from mock_server.clock import Clock
+from mock_server.objects import response_object
+from mock_server.params import parse_response_params
+from mock_server.sse import event_frame
 
 __all__ = [
+    "CREATED_FRAME_MAX_BYTES",
     "FUZZ_CHECKS",
     "FUZZ_SUITE",
     "GENERATED_DESCRIPTION",
     "STREAM_EVENTS",
     "backend_rules",
+    "created_frame_bytes",
     "fuzz_scenario",
     "resume_plans",
     "scenario_data",
@@ -50,8 +59,21 @@ STREAM_EVENTS = ServerConfig().answer_tokens + 9
 """Events of a whole background stream: the deltas and nine others (created ... completed)."""
 STREAM_BYTES = 17_000
 """A little more than a whole stream (about 16.4 KB): a drop past it never happens."""
-CREATED_FRAME_MAX_BYTES = 700
-"""The `response.created` frame is about 600 bytes; a drop on the create must let it through."""
+CREATED_FRAME_MARGIN = 200
+"""Room over the measured frame for what may grow it: a longer model name, a later `created_at`."""
+
+
+def created_frame_bytes() -> int:
+    """The size of the `response.created` frame the mock sends a run's background stream, as it encodes it."""
+    config = ServerConfig()
+    ids = IdFactory(config.seed)
+    params = parse_response_params({"model": MODEL, "input": DEFAULT_PROMPT, "background": True, "stream": True})
+    snapshot = response_object(ids.next("resp_"), params, created_at=int(Clock().now()), status="queued")
+    return len(event_frame({"type": "response.created", "response": snapshot, "sequence_number": 0}))
+
+
+CREATED_FRAME_MAX_BYTES = created_frame_bytes() + CREATED_FRAME_MARGIN
+"""A drop on the create cuts no sooner: it must let the `response.created` frame through whole."""
 UNCUT_SPAN = 20
 """Start cuts drawn past the whole stream (about a quarter of them) read it all: no cut."""
 MAX_STALL_TENTHS = 20

@@ -5,16 +5,19 @@ from __future__ import annotations
 import dataclasses
 import zlib
 
+import orjson
 from aiohttp import web
 
 from mock_server.conversation import continue_conversation
 from mock_server.errors import APIError
 from mock_server.exchange import journal_entry, json_body
 from mock_server.fault_engine import engage, shaped_spec, stream_filters
-from mock_server.params import parse_cursor, parse_flag, parse_response_params
+from mock_server.faults import Fault
+from mock_server.params import ResponseParams, parse_cursor, parse_flag, parse_response_params
+from mock_server.recorded import RecordedAnswer, RecordedRecipe
 from mock_server.routes import json_bytes_response, json_response
 from mock_server.rules import RequestFacts
-from mock_server.state import STATE
+from mock_server.state import STATE, MockState
 from mock_server.store import Recipe, StoredResponse
 from mock_server.streaming import send_events
 from mock_server.timeline import Script, TimelineSpec
@@ -27,17 +30,11 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         request.method, request.path, params.model, params.input_text, params.stream, params.background, creates=True
     )
     faults = await engage(request, state, facts)
-    response_id = state.ids.next("resp_")
-    length = state.config.answer_tokens
-    base = TimelineSpec.from_timing(state.config.background if params.background else state.config.foreground)
-    jitter_seed = zlib.crc32(f"{state.config.seed}:{response_id}".encode())
-    script = Script(params, state.config.seed, length, shaped_spec(base, faults, length, jitter_seed))
-    if params.tool_loop.tools or script.spec.reasoning_parts:
-        # Pacing faults spread the deltas there are: tool calls and reasoning stream more or fewer than the answer.
-        deltas = script.delta_count()
-        if deltas != length:
-            script = dataclasses.replace(script, spec=shaped_spec(base, faults, deltas, jitter_seed))
-    recipe = Recipe(id=response_id, item_id=state.ids.next("msg_"), created_at=state.clock.now(), script=script)
+    answer = None if state.recordings is None else _recording_for(request, state)
+    recipe = (
+        _generated_recipe(state, params, faults) if answer is None else _recorded_recipe(state, params, faults, answer)
+    )
+    response_id = recipe.id
     state.remember_ids()
     response = StoredResponse.create(recipe)
     journal_entry(request).response_id = response_id
@@ -48,6 +45,44 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     if not params.background:
         await state.clock.sleep_until(response.finished_at)
     return json_bytes_response(response.snapshot_json(response.effective_now(state.clock.now())))
+
+
+def _generated_recipe(state: MockState, params: ResponseParams, faults: tuple[Fault, ...]) -> Recipe:
+    response_id = state.ids.next("resp_")
+    length = state.config.answer_tokens
+    base = TimelineSpec.from_timing(state.config.background if params.background else state.config.foreground)
+    jitter_seed = zlib.crc32(f"{state.config.seed}:{response_id}".encode())
+    script = Script(params, state.config.seed, length, shaped_spec(base, faults, length, jitter_seed))
+    if params.tool_loop.tools or script.spec.reasoning_parts:
+        # Pacing faults spread the deltas there are: tool calls and reasoning stream more or fewer than the answer.
+        deltas = script.delta_count()
+        if deltas != length:
+            script = dataclasses.replace(script, spec=shaped_spec(base, faults, deltas, jitter_seed))
+    return Recipe(id=response_id, item_id=state.ids.next("msg_"), created_at=state.clock.now(), script=script)
+
+
+def _recording_for(request: web.Request, state: MockState) -> RecordedAnswer | None:
+    assert state.recordings is not None
+    # The body was parsed as JSON whatever its header said: vcrpy's body matcher compares it as JSON then.
+    headers = {**request.headers, "Content-Type": "application/json"}
+    answer = state.recordings.match(request.method, str(request.url), headers, orjson.dumps(json_body(request)))
+    if answer is not None:
+        journal_entry(request).notes.append(f"answered by the recording {answer.source}")
+    return answer
+
+
+def _recorded_recipe(
+    state: MockState, params: ResponseParams, faults: tuple[Fault, ...], answer: RecordedAnswer
+) -> Recipe:
+    """The recorded answer under its own id (a new one once that is taken), paced as recorded unless a fault
+    reshapes its timeline."""
+    response_id = answer.response_id if answer.response_id not in state.store else state.ids.next("resp_")
+    base = TimelineSpec.from_timing(state.config.background if params.background else state.config.foreground)
+    deltas = max(1, answer.delta_count)
+    spec = shaped_spec(base, faults, deltas, zlib.crc32(f"{state.config.seed}:{response_id}".encode()))
+    script = Script(params, state.config.seed, deltas, spec)
+    created_at = state.clock.now()
+    return RecordedRecipe(response_id, "", created_at, script, answer=answer, recorded_pace=spec == base)
 
 
 async def retrieve_response(request: web.Request) -> web.StreamResponse:

@@ -3,22 +3,34 @@ its failure shrinks to a small scenario, and the scenario file replays the failu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import openai
 import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import seed as hypothesis_seed
+from openai import OpenAI
 
 from harness.commands.fuzz import fuzz_command
 from harness.conformance.adapters.openai_agent import OpenAIAgent
 from harness.conformance.results import Status
-from harness.conformance.runner import RunSettings, run
+from harness.conformance.runner import MODEL, RunSettings, run
 from harness.conformance.scenarios import load_conformance_scenario, parse_conformance_scenario, script_of
 from harness.fuzz.session import FuzzResult, fuzz, resumption_property, scenario_text
-from harness.fuzz.strategies import FUZZ_CHECKS, STREAM_EVENTS, fuzz_scenario, scenario_data, scenario_id
+from harness.fuzz.strategies import (
+    CREATED_FRAME_MAX_BYTES,
+    FUZZ_CHECKS,
+    STREAM_EVENTS,
+    created_frame_bytes,
+    fuzz_scenario,
+    scenario_data,
+    scenario_id,
+)
 from tests import broken_agents
+from tests.raw_http import send
 
 BROKEN = [broken_agents.OffByOneCursor, broken_agents.DropsLastDelta, broken_agents.ResumesFromFirstToken]
 
@@ -51,7 +63,23 @@ def test_every_drawn_scenario_decodes_and_can_finish(data) -> None:
     for rule in data["rules"]:
         fault = rule["faults"][0]
         if rule.get("match") != {"method": "GET"}:  # may hit the create: `response.created` gets through
-            assert fault.get("events", 1) >= 1 and fault.get("bytes", 700) >= 700 and fault.get("after_events", 1) >= 1
+            assert fault.get("events", 1) >= 1 and fault.get("after_events", 1) >= 1
+            assert fault.get("bytes", CREATED_FRAME_MAX_BYTES) >= CREATED_FRAME_MAX_BYTES
+
+
+def test_the_created_frame_bound_is_measured_from_the_mocks_own_frame(start_mock) -> None:
+    """A drop drawn on the create at the bound still lets the whole `response.created` frame through."""
+    mock = start_mock()
+    body = {"model": MODEL, "input": "Created.", "background": True, "stream": True}
+    whole = send("POST", f"{mock.base_url}/responses", json_body=body).body
+    assert len(whole[: whole.index(b"\n\n") + 2]) == created_frame_bytes()
+    header = json.dumps([{"type": "drop_after_bytes", "bytes": CREATED_FRAME_MAX_BYTES}])
+    with OpenAI(base_url=mock.base_url, api_key="test-key", max_retries=0) as client:
+        received = []
+        with pytest.raises(openai.APIConnectionError):
+            for event in client.responses.create(**body, extra_headers={"X-Bgr-Faults": header}):
+                received.append(event)
+    assert received and received[0].type == "response.created"
 
 
 def test_a_plan_without_cuts_or_faults_is_one_unlimited_stream() -> None:
@@ -69,6 +97,12 @@ async def test_the_reference_agent_holds_the_property(tmp_path: Path) -> None:
     assert result.first_failure_at is None
     assert (tmp_path / "hypothesis-db").is_dir()
     assert not list(tmp_path.glob("fuzz-minimal-*.yaml"))
+
+
+async def test_no_drop_drawn_on_the_create_cuts_its_created_frame(tmp_path: Path) -> None:
+    # Seed 3 draws a create drop between 700 bytes (the old bound) and the ~844-byte frame: a false counterexample.
+    result = await fuzz_agent(OpenAIAgent, tmp_path, examples=15, seed=3)
+    assert result.passed, result.explain()
 
 
 @pytest.mark.parametrize("agent", BROKEN, ids=lambda agent: agent.name)

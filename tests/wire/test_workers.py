@@ -18,6 +18,7 @@ import httpx2 as httpx
 import pytest
 from openai import OpenAI
 
+from tests import cassettes
 from tests.redis_fleet import BGR, Fleet, RedisServer, free_port, redis_server, serve_fleet
 from tests.wire.test_responses_api import deltas, poll_until_terminal
 
@@ -177,6 +178,22 @@ def test_a_sigkilled_worker_loses_nothing_it_acknowledged(redis: RedisServer) ->
         new = survivor_client.responses.create(model="gpt-4o", input="After the kill.")
         assert new.id not in {done.id, cancelled.id, in_flight}
         assert wait_for_text(fleet.stderr, f"{doomed} ended (killed by SIGKILL); 1 still serving")
+
+
+def test_a_recorded_answer_made_on_one_worker_is_replayed_by_another(redis: RedisServer, tmp_path: Path) -> None:
+    cassette = str(cassettes.pydantic_ai_shaped(tmp_path / "p.yaml"))
+    options = (*FAST, "--cassette", cassette, "--match-on", "method,path,input")
+    with serve_fleet(f"{redis.url}/2", 2, *options) as fleet, ExitStack() as stack:
+        first_http, first = connect_to_worker(fleet, lambda pid: True, stack)
+        created = sdk(fleet, first_http).responses.create(model="gpt-4o", input=cassettes.PROMPT, background=True)
+        second_http, _ = connect_to_worker(fleet, lambda pid: pid != first, stack)
+        client = sdk(fleet, second_http)
+        final, _ = poll_until_terminal(client, created.id)
+        assert created.id == cassettes.RESPONSE_ID and final.output_text == cassettes.TEXT
+        assert deltas(list(client.responses.retrieve(created.id, stream=True))) == cassettes.TEXT
+        # The recorded id is taken fleet-wide: a second play on the other worker gets one of its own.
+        again = client.responses.create(model="gpt-4o", input=cassettes.PROMPT, background=True)
+        assert again.id != created.id and poll_until_terminal(client, again.id)[0].output_text == cassettes.TEXT
 
 
 def wait_for_text(path: Path, text: str, timeout: float = 10.0) -> bool:

@@ -65,6 +65,13 @@ async function streamCall(id, prompt, state, token, maxUpdates) {
   let status = null;
   let error = null;
   if (maxUpdates === 0) {
+    if (last === null) {
+      // Asked to deliver nothing of a new run: its first event names the response, resumable from the start.
+      for await (const event of stream) {
+        last = dumpToken(event.response?.id ?? null, null);
+        break;
+      }
+    }
     stream.controller.abort();
     send({ type: "result", id, token: last, cut: true });
     return;

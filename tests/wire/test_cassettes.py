@@ -1,0 +1,235 @@
+"""Record once, replay with faults: `bgr record` between the real SDK and a bgr upstream, then the cassette
+served by the mock, byte for byte, under its lifecycle, with drops, 429s and restarts on top."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from openai import OpenAI
+
+from mock_server import ServerConfig, ServerThread, Timing
+from mock_server.cassette import load_cassette
+from mock_server.rules import Rule, decode_rule
+from tests import cassettes
+from tests.raw_http import send
+
+BGR = str(Path(sys.executable).parent / "bgr")
+SECRET_KEY = "sk-bgr-test-secret-4711"
+SECRET_HEADERS = {"OpenAI-Organization": "org-bgr-secret-12", "OpenAI-Project": "proj_bgr_secret_34"}
+PACED = Timing(queue_seconds=0.3, first_token_seconds=0.1, tokens_per_second=50.0)
+MAX_POLLS = 500
+POLL_INTERVAL_SECONDS = 0.01
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., ServerThread]]:
+    started: list[ServerThread] = []
+
+    def start(config: ServerConfig, rules: list[Rule] | None = None) -> ServerThread:
+        server = ServerThread(config, rules=rules).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _sdk(base_url: str, **options: object) -> OpenAI:
+    return OpenAI(base_url=base_url, api_key="k", _strict_response_validation=True, max_retries=0, **options)
+
+
+def _poll_until_ended(client: OpenAI, response_id: str) -> tuple[list[str], openai.types.responses.Response]:
+    statuses = []
+    for _ in range(MAX_POLLS):
+        polled = client.responses.retrieve(response_id)
+        statuses.append(polled.status)
+        if polled.status not in ("queued", "in_progress"):
+            return statuses, polled
+        time.sleep(POLL_INTERVAL_SECONDS)  # a poller's pace, as tests/wire/test_responses_api.py polls
+    raise AssertionError(f"still {statuses[-1]} after {MAX_POLLS} polls")
+
+
+def _record(upstream: ServerThread, cassette: Path) -> tuple[str, int]:
+    """Through `bgr record`: a streamed create cut after 6 events and resumed, then polled; returns (id, cursor)."""
+    process = subprocess.Popen(
+        [BGR, "record", "--upstream", upstream.base_url, "--cassette", str(cassette), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
+        assert match, line + process.stderr.read()
+        client = OpenAI(
+            base_url=match.group(1),
+            api_key=SECRET_KEY,
+            default_headers=SECRET_HEADERS,
+            _strict_response_validation=True,
+            max_retries=0,
+        )
+        with client:
+            stream = client.responses.create(model="gpt-4o", input="Record me, 72°F.", background=True, stream=True)
+            seen = []
+            for event in stream:
+                seen.append(event)
+                if len(seen) == 6:
+                    break
+            stream.close()
+            response_id, cursor = seen[0].response.id, seen[-1].sequence_number
+            rest = list(client.responses.retrieve(response_id, stream=True, starting_after=cursor))
+            assert rest[-1].type == "response.completed"
+            _poll_until_ended(client, response_id)
+            polled = client.responses.create(model="gpt-4o", input="Polled, not streamed.", background=True)
+            _poll_until_ended(client, polled.id)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0 and "Traceback" not in stderr, stderr
+    return response_id, cursor
+
+
+def test_record_through_bgr_then_replay_byte_for_byte(tmp_path, serve) -> None:
+    upstream = serve(ServerConfig(background=PACED, answer_tokens=16, seed=5))
+    cassette = tmp_path / "session.yaml"
+    response_id, cursor = _record(upstream, cassette)
+
+    for path in tmp_path.rglob("*"):  # every file written
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", "replace")
+            leaked = [secret for secret in (SECRET_KEY, *SECRET_HEADERS.values()) if secret in text]
+            assert not leaked and "authorization" not in text.lower(), (path, leaked)
+
+    recorded = load_cassette(cassette)
+    create, resume = recorded[0], recorded[1]
+    assert create.event_times is not None and len(create.event_times) == create.body.count(b"\n\n")
+    replay = serve(ServerConfig(cassettes=(str(cassette),), background=PACED, seed=99))
+    body = {"model": "gpt-4o", "stream": True, "background": True, "input": "Record me, 72°F."}
+    streamed = send("POST", f"{replay.base_url}/responses", json_body=body)
+    assert streamed.status == 200 and streamed.body == create.body  # its id, text, times and sequence numbers
+    resumed = send("GET", f"{replay.base_url}/responses/{response_id}?stream=true&starting_after={cursor}")
+    assert resumed.body == resume.body
+    released = replay.call(lambda: _release_times(replay, response_id))
+    assert released == pytest.approx(create.event_times, abs=1e-6)
+    truth = replay.ground_truth(response_id)
+    assert truth["text"] == upstream.ground_truth(response_id)["text"] and truth["final_status"] == "completed"
+
+
+def _release_times(server: ServerThread, response_id: str) -> list[float]:
+    response = server.server.state.store.get(response_id)
+    log = response.timeline.log
+    return [log.visible_at(n) - response.created_at for n in range(len(log))]
+
+
+def test_a_recorded_answer_survives_a_drop_and_a_resume_through_the_strict_sdk(tmp_path, serve) -> None:
+    path = cassettes.pydantic_ai_shaped(tmp_path / "third-party-shaped.yaml")
+    drop = decode_rule(
+        {"times": 1, "match": {"method": "POST"}, "faults": [{"type": "drop_after_events", "events": 7}]}
+    )
+    server = serve(ServerConfig(cassettes=(str(path),), background=PACED, time_scale=0.1), [drop])
+    with _sdk(server.base_url) as client:
+        text, sequences = [], []
+        with pytest.raises(openai.APIConnectionError):
+            messages = [{"role": "user", "content": cassettes.PROMPT}]
+            for event in client.responses.create(model="gpt-4o", input=messages, background=True, stream=True):
+                sequences.append(event.sequence_number)
+                text += [event.delta] if event.type == "response.output_text.delta" else []
+        assert len(sequences) == 7
+        for event in client.responses.retrieve(cassettes.RESPONSE_ID, stream=True, starting_after=sequences[-1]):
+            sequences.append(event.sequence_number)
+            text += [event.delta] if event.type == "response.output_text.delta" else []
+        assert "".join(text) == cassettes.TEXT
+        assert sequences == list(range(len(cassettes.events())))
+        assert client.responses.retrieve(cassettes.RESPONSE_ID).output_text == cassettes.TEXT
+    assert server.ground_truth(cassettes.RESPONSE_ID)["text"] == cassettes.TEXT
+
+
+def test_a_polled_recording_goes_through_the_background_lifecycle(tmp_path, serve) -> None:
+    path = cassettes.pydantic_ai_shaped(tmp_path / "p.yaml")
+    config = ServerConfig(cassettes=(str(path),), match_on=("method", "path", "input"), background=PACED)
+    server = serve(config)
+    with _sdk(server.base_url) as client:
+        created = client.responses.create(model="gpt-4o", input="Polled only", background=True)
+        assert created.id == cassettes.POLLED_ID and created.status == "queued"
+        statuses, final = _poll_until_ended(client, created.id)
+        assert final.status == "completed" and final.output_text == cassettes.TEXT
+        order = ["queued", "in_progress", "completed"]
+        assert [order.index(status) for status in statuses] == sorted(order.index(status) for status in statuses)
+        # Streamed after the fact: events made from the snapshots, whole and in order.
+        events = list(client.responses.retrieve(created.id, stream=True))
+        assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == cassettes.TEXT
+        again = client.responses.create(model="gpt-4o", input="Polled only [bgr:x]", background=True)
+        assert again.id != created.id  # a second play gets an id of its own
+        assert _poll_until_ended(client, again.id)[1].output_text == cassettes.TEXT
+
+
+def test_a_create_no_recording_matches_gets_an_error_or_generated_text(tmp_path, serve) -> None:
+    path = str(cassettes.pydantic_ai_shaped(tmp_path / "p.yaml"))
+    strict = serve(ServerConfig(cassettes=(path,), background=PACED))
+    with _sdk(strict.base_url) as client, pytest.raises(openai.BadRequestError) as raised:
+        client.responses.create(model="gpt-4o", input="Never recorded")
+    error = raised.value.body
+    assert raised.value.code == "cassette_no_match" and f"{path}#" in error["message"]
+    assert set(error) == {"message", "type", "param", "code"}
+    generating = serve(ServerConfig(cassettes=(path,), unmatched="generate", answer_tokens=5))
+    with _sdk(generating.base_url) as client:
+        answer = client.responses.create(model="gpt-4o", input="Never recorded")
+    assert answer.status == "completed" and answer.output_text and answer.output_text != cassettes.TEXT
+
+
+def test_a_429_on_top_is_retried_into_the_recorded_answer(tmp_path, serve) -> None:
+    path = str(cassettes.pydantic_ai_shaped(tmp_path / "p.yaml"))
+    limited = decode_rule({"times": 1, "faults": [{"type": "http_error", "status": 429, "retry_after_ms": 10}]})
+    server = serve(ServerConfig(cassettes=(path,), match_on=("method", "path", "input")), [limited])
+    with OpenAI(base_url=server.base_url, api_key="k", _strict_response_validation=True, max_retries=1) as client:
+        created = client.responses.create(model="gpt-4o", input=cassettes.PROMPT, background=True)
+    assert created.id == cassettes.RESPONSE_ID
+    assert [entry.status for entry in server.journal()] == [429, 200]
+
+
+def test_a_recorded_answer_outlives_a_restart_on_sqlite(tmp_path, serve) -> None:
+    path = str(cassettes.pydantic_ai_shaped(tmp_path / "p.yaml"))
+    store = f"sqlite:{tmp_path / 'responses.db'}"
+    config = ServerConfig(cassettes=(path,), store=store, match_on=("method", "path", "input"), time_scale=0.1)
+    first = ServerThread(config).start()
+    try:
+        before = send(
+            "POST",
+            f"{first.base_url}/responses",
+            json_body={"model": "m", "input": cassettes.PROMPT, "background": True},
+        )
+        assert before.json()["id"] == cassettes.RESPONSE_ID
+        frames = send("GET", f"{first.base_url}/responses/{cassettes.RESPONSE_ID}?stream=true&starting_after=4").body
+    finally:
+        first.stop()
+    second = serve(ServerConfig(store=store, time_scale=0.1))  # no cassette: the store holds the recording itself
+    after = send("GET", f"{second.base_url}/responses/{cassettes.RESPONSE_ID}?stream=true&starting_after=4")
+    assert after.status == 200 and after.body == frames
+
+
+def test_commands_refuse_a_bad_cassette_in_one_line(tmp_path) -> None:
+    bad = tmp_path / "future.yaml"
+    bad.write_text("interactions: []\nversion: 1\nbgr: {version: 99}\n")
+    served = subprocess.run(
+        [BGR, "serve", "--port", "0", "--cassette", str(bad)], capture_output=True, text=True, timeout=30
+    )
+    assert served.returncode == 1 and "Traceback" not in served.stderr
+    assert served.stderr.strip().count("\n") == 0 and "unknown bgr cassette version 99" in served.stderr
+    recorded = subprocess.run(
+        [BGR, "record", "--upstream", "http://127.0.0.1:9", "--cassette", str(bad), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert recorded.returncode == 1 and "never overwrites" in recorded.stderr and "Traceback" not in recorded.stderr
+    matcher = subprocess.run([BGR, "serve", "--match-on", "method,bodyy"], capture_output=True, text=True, timeout=30)
+    assert matcher.returncode == 1 and "unknown matcher 'bodyy'" in matcher.stderr
