@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from harness.conformance.runner import MODEL
 from harness.conformance.scenarios import DEFAULT_PROMPT
+from harness.conformance.tool import WEATHER
 from mock_server import ServerConfig
 from mock_server.answer import IdFactory
 from mock_server.clock import Clock
@@ -64,10 +65,13 @@ CREATED_FRAME_MARGIN = 200
 
 
 def created_frame_bytes() -> int:
-    """The size of the `response.created` frame the mock sends a run's background stream, as it encodes it."""
+    """The size of the `response.created` frame the mock sends a run's background stream, as it encodes it.
+
+    The request offers the harness's tool, as every agent that takes it does: the frame echoes `tools`."""
     config = ServerConfig()
     ids = IdFactory(config.seed)
-    params = parse_response_params({"model": MODEL, "input": DEFAULT_PROMPT, "background": True, "stream": True})
+    request = {"model": MODEL, "input": DEFAULT_PROMPT, "background": True, "stream": True, "tools": [WEATHER]}
+    params = parse_response_params(request)
     snapshot = response_object(ids.next("resp_"), params, created_at=int(Clock().now()), status="queued")
     return len(event_frame({"type": "response.created", "response": snapshot, "sequence_number": 0}))
 

@@ -19,6 +19,7 @@ from harness.conformance.adapters.openai_agent import OpenAIAgent
 from harness.conformance.results import Status
 from harness.conformance.runner import MODEL, RunSettings, run
 from harness.conformance.scenarios import load_conformance_scenario, parse_conformance_scenario, script_of
+from harness.conformance.tool import WEATHER
 from harness.fuzz.session import FuzzResult, fuzz, resumption_property, scenario_text
 from harness.fuzz.strategies import (
     CREATED_FRAME_MAX_BYTES,
@@ -70,7 +71,7 @@ def test_every_drawn_scenario_decodes_and_can_finish(data) -> None:
 def test_the_created_frame_bound_is_measured_from_the_mocks_own_frame(start_mock) -> None:
     """A drop drawn on the create at the bound still lets the whole `response.created` frame through."""
     mock = start_mock()
-    body = {"model": MODEL, "input": "Created.", "background": True, "stream": True}
+    body = {"model": MODEL, "input": "Created.", "background": True, "stream": True, "tools": [WEATHER]}
     whole = send("POST", f"{mock.base_url}/responses", json_body=body).body
     assert len(whole[: whole.index(b"\n\n") + 2]) == created_frame_bytes()
     header = json.dumps([{"type": "drop_after_bytes", "bytes": CREATED_FRAME_MAX_BYTES}])
