@@ -186,3 +186,33 @@ async def test_broken_agents_get_the_expected_warning(agent, scenario: str, chec
     failing = next(check for check in scenario_result.checks if check.id == check_id)
     assert failing.status is Status.WARNING, scenario_result.checks
     assert failing.measured and failing.expected
+
+
+DROP_AFTER_THE_TERMINAL_EVENT = """\
+version: 1
+id: drop-after-the-terminal-event
+suite: fuzz
+description: Found by bgr fuzz (seed 11) - the resume gets the terminal event, then the connection drops.
+rules:
+  - match: {method: GET}
+    times: 1
+    faults: [{type: drop_after_events, events: 1}]
+script:
+  - start: {stream: true, max_updates: 56}
+  - resume: {}
+  - resume: {}
+checks: [resume-exactly-once, null-means-done]
+"""
+
+
+async def test_a_drop_after_the_terminal_event_ends_the_run_as_completed() -> None:
+    from harness.conformance.adapters.openai_agent import OpenAIAgent
+    from harness.conformance.scenarios import parse_conformance_scenario
+
+    scenario = parse_conformance_scenario(DROP_AFTER_THE_TERMINAL_EVENT, "<drop-after-the-terminal-event>")
+    result = (await run(RunSettings("openai", seed=11), [scenario], adapter_factory=OpenAIAgent)).scenarios[0]
+    assert {check.id: check.status for check in result.checks} == {
+        "resume-exactly-once": Status.SUCCESS,
+        "null-means-done": Status.SUCCESS,
+    }, result.checks
+    assert result.history is not None and result.history.calls[1].status == "completed"

@@ -198,6 +198,8 @@ class OpenAIAgent:
                     calling = event.response
                     break
         except APIConnectionError as dropped:
+            if status is not None:  # dropped after the terminal event: the answer is whole, the run is over
+                return AgentReply(tuple(updates), None, status, error)
             return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
         finally:
             await events.close()
