@@ -3,7 +3,7 @@
 The model is `openai/<model>` with the mock as `api_base`, as litellm's documentation shows for any
 OpenAI-compatible endpoint. litellm hands back its own response ids (base64 that wraps the provider,
 the model id and the upstream id) and decodes them on retrieve, so the token is the id litellm gave and
-the last `sequence_number` seen, as JSON. litellm has no poller of its own (the caller sleeps).
+the last `sequence_number` seen, as JSON (`response_token.py`). litellm has no poller of its own (the caller sleeps).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from typing import Any
 
 import litellm
-import orjson
 
 from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
+from harness.conformance.adapters.response_token import decode_response_token, encode_response_token
 
 litellm.suppress_debug_info = True  # its "Provider List" banner goes to stdout on every error
 
@@ -58,7 +58,7 @@ class LiteLLMAgent:
         assert self._environment is not None, "start() first"
         state: dict[str, Any] | None = None
         if token is not None:
-            state = _load(token)
+            state = decode_response_token(token)
             if state is None:
                 return AgentReply((), token, error=f"not a token of this agent: {token[:60]!r}")
         try:
@@ -74,7 +74,7 @@ class LiteLLMAgent:
             message = one_line(f"{type(error).__name__}: {error}")
             return AgentReply((), token, error=message, retry_after=_retry_after(error))
         status = str(response.status)
-        reply_token = _dump(response.id, None) if status in PENDING else None
+        reply_token = encode_response_token(response.id, None) if status in PENDING else None
         text = response.output_text if status in ("completed", "incomplete") else ""
         update = AgentUpdate(text or "", reply_token, status, self._now())
         return AgentReply((update,), reply_token, status, _ending(response))
@@ -110,7 +110,7 @@ class LiteLLMAgent:
                     error = _ending(event.response)
                     last = None
                 else:
-                    last = _dump(response_id, event.sequence_number)
+                    last = encode_response_token(response_id, event.sequence_number)
                 text = (getattr(event, "delta", "") or "") if kind == "response.output_text.delta" else ""
                 updates.append(AgentUpdate(text, last, kind, self._now()))
                 if max_updates is not None and len(updates) >= max_updates and last is not None:
@@ -136,25 +136,6 @@ def _ending(response: Any) -> str | None:
     if status == "cancelled":
         return "response cancelled"
     return None
-
-
-def _dump(response_id: str | None, sequence_number: int | None) -> str | None:
-    if response_id is None:
-        return None
-    state: dict[str, Any] = {"response_id": response_id}
-    if sequence_number is not None:
-        state["sequence_number"] = sequence_number
-    return orjson.dumps(state).decode()
-
-
-def _load(token: str) -> dict[str, Any] | None:
-    try:
-        state = orjson.loads(token)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(state, dict) or not str(state.get("response_id", "")).startswith("resp_"):
-        return None
-    return state
 
 
 def _retry_after(error: Exception) -> float | None:

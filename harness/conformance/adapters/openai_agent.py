@@ -1,8 +1,8 @@
 """The reference agent: the `openai` SDK's Responses API used as the contract says, the yardstick.
 
-Its token is JSON `{"response_id": ..., "sequence_number": N}` (the sequence number only when
-streaming); it resumes with `starting_after`, polls with backoff 1, 2, 4, ... 30 s under a
-bound, and reports failed, incomplete and cancelled endings as errors with their status.
+Its token is JSON `{"response_id": ..., "sequence_number": N}` (`response_token.py`; the sequence
+number only when streaming); it resumes with `starting_after`, polls with backoff 1, 2, 4, ... 30 s
+under a bound, and reports failed, incomplete and cancelled endings as errors with their status.
 
 It offers the model the harness's tool and runs the tool loop itself: when a response ends
 `completed` with function calls, it runs each call once and creates the follow-up
@@ -17,10 +17,10 @@ import functools
 import ssl
 from typing import Any
 
-import orjson
 from openai import APIConnectionError, APIError, APIStatusError, AsyncOpenAI, DefaultAsyncHttpxClient
 
 from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
+from harness.conformance.adapters.response_token import decode_response_token, encode_response_token
 
 TERMINAL = {"completed", "failed", "incomplete", "cancelled"}
 TERMINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete"}
@@ -77,7 +77,7 @@ class OpenAIAgent:
     ) -> AgentReply:
         state: dict[str, Any] | None = None
         if token is not None:
-            state = _decode_token(token)
+            state = decode_response_token(token)
             if state is None:
                 return AgentReply((), token, error=f"not a token of this agent: {token[:60]!r}")
         try:
@@ -159,7 +159,7 @@ class OpenAIAgent:
             else:
                 events = await self.client.responses.retrieve(response_id, stream=True, starting_after=cursor)
         updates: list[AgentUpdate] = list(earlier)
-        token = _encode_token(response_id, state.get("sequence_number") if state else None)
+        token = encode_response_token(response_id, state.get("sequence_number") if state else None)
         status = error = None
         calling = None  # the response ended with function calls: the tool loop goes on
         # The last sequence number delivered: a backend or proxy may repeat events after a reconnect
@@ -182,14 +182,16 @@ class OpenAIAgent:
                 if max_updates == 0 and response_id is not None:
                     # Asked to deliver nothing: what was read only says which response to resume, from where.
                     return AgentReply(
-                        (), _encode_token(response_id, state.get("sequence_number") if state else None), cut=True
+                        (),
+                        encode_response_token(response_id, state.get("sequence_number") if state else None),
+                        cut=True,
                     )
                 if event.type in TERMINAL_EVENTS and not _function_calls(event.response):
                     status = event.response.status
                     error = _ending_error(event.response)
                     token = None
                 else:
-                    token = _encode_token(response_id, event.sequence_number)
+                    token = encode_response_token(response_id, event.sequence_number)
                 text = event.delta if event.type == "response.output_text.delta" else ""
                 updates.append(AgentUpdate(text, token, event.type, self._now()))
                 if max_updates is not None and len(updates) >= max_updates and token is not None:
@@ -219,7 +221,7 @@ class OpenAIAgent:
     ) -> AgentReply:
         """Submit the calling response's outputs and stream the follow-up within the same call."""
         opened = await self._submit_outputs(calling, stream=True)
-        state = _decode_token(token) if token is not None else None
+        state = decode_response_token(token) if token is not None else None
         return await self._stream(None, state, max_updates, tuple(updates), opened)
 
 
@@ -233,7 +235,7 @@ def _function_calls(response: Any) -> list[Any]:
 def _reply(response: Any, received_at: float) -> AgentReply:
     done = response.status in TERMINAL
     text = response.output_text if response.status in ("completed", "incomplete") else ""
-    token = None if done else _encode_token(response.id, None)
+    token = None if done else encode_response_token(response.id, None)
     update = AgentUpdate(text, token, response.status, received_at)
     return AgentReply((update,), token, response.status, _ending_error(response))
 
@@ -250,34 +252,11 @@ def _ending_error(response: Any) -> str | None:
     return None
 
 
-def _encode_token(response_id: str | None, sequence_number: int | None) -> str | None:
-    if response_id is None:
-        return None
-    state: dict[str, Any] = {"response_id": response_id}
-    if sequence_number is not None:
-        state["sequence_number"] = sequence_number
-    return orjson.dumps(state).decode()
-
-
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """The default TLS context, made once per process: making one loads every CA certificate (tens of ms of
     CPU), and each scenario and each fuzz example starts a fresh agent."""
     return ssl.create_default_context()
-
-
-def _decode_token(token: str) -> dict[str, Any] | None:
-    try:
-        state = orjson.loads(token)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(state, dict) or not str(state.get("response_id", "")).startswith("resp_"):
-        return None
-    if set(state) - {"response_id", "sequence_number"}:
-        return None
-    if not isinstance(state.get("sequence_number", 0), int):
-        return None
-    return state
 
 
 def _retry_after(error: APIStatusError) -> float | None:
