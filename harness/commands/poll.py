@@ -9,6 +9,7 @@ an error; 2 a usage error; 3 timed out or gave up, with the command that resumes
 from __future__ import annotations
 
 import asyncio
+import functools
 import shlex
 import sqlite3
 import sys
@@ -37,7 +38,6 @@ DEFAULT_STORE = "bgr-tokens.db"
 DEFAULT_DEADLINE_SECONDS = 3600.0
 """The lesson's "always set a timeout": an hour unless told otherwise."""
 DEFAULT_MAX_ATTEMPTS = 10
-F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
@@ -69,51 +69,102 @@ class AgentTarget:
         return shlex.join([*words, *how])
 
 
-def _target_options(function: F) -> F:
-    options = [
-        click.option("--base-url", required=True, help="An OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1."),
-        click.option("--model", default="gpt-4o", show_default=True, help="Model to ask."),
-        click.option(
-            "--api-key",
-            envvar="OPENAI_API_KEY",
-            default="bgr",
-            show_default="$OPENAI_API_KEY, else a placeholder the mock accepts",
-            help="API key.",
-        ),
-        click.option(
-            "--agent",
-            default="openai",
-            show_default=True,
-            help="openai | agent-framework | cmd:<command line> | py:<module>:<factory>",
-        ),
-        click.option("--prompt", help="Start a new run with this prompt."),
-        click.option("--token", help="Go on from this token (as printed by a timeout, or taken from the store)."),
-        click.option("--pending", is_flag=True, help="Finish every unfinished run of this agent in the store."),
-        click.option("--forget", metavar="OPERATION_ID", help="Remove a run from the store (--pending skips it then)."),
-        click.option(
-            "--store",
-            "store_path",
-            default=DEFAULT_STORE,
-            show_default=True,
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="SQLite file where every token is saved as it arrives (created if missing).",
-        ),
-        click.option("--first", default=1.0, show_default=True, type=float, help="Backoff: first wait, seconds."),
-        click.option("--factor", default=2.0, show_default=True, type=float, help="Backoff: each wait times this."),
-        click.option("--cap", default=30.0, show_default=True, type=float, help="Backoff: longest wait, seconds."),
-        click.option("--jitter", default=0.0, show_default=True, type=float, help="Backoff: ± this fraction."),
-        click.option("--seed", default=0, show_default=True, type=int, help="Backoff: seed of the jitter."),
-        click.option(
-            "--time-scale",
-            default=1.0,
-            show_default=True,
-            type=click.FloatRange(0, min_open=True),
-            help="Real seconds per second of waiting (match the mock's to compress time).",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+TARGET_OPTIONS = [
+    click.option("--base-url", required=True, help="An OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1."),
+    click.option("--model", default="gpt-4o", show_default=True, help="Model to ask."),
+    click.option(
+        "--api-key",
+        envvar="OPENAI_API_KEY",
+        default="bgr",
+        show_default="$OPENAI_API_KEY, else a placeholder the mock accepts",
+        help="API key.",
+    ),
+    click.option(
+        "--agent",
+        default="openai",
+        show_default=True,
+        help="openai | agent-framework | cmd:<command line> | py:<module>:<factory>",
+    ),
+    click.option("--prompt", help="Start a new run with this prompt."),
+    click.option("--token", help="Go on from this token (as printed by a timeout, or taken from the store)."),
+    click.option("--pending", is_flag=True, help="Finish every unfinished run of this agent in the store."),
+    click.option("--forget", metavar="OPERATION_ID", help="Remove a run from the store (--pending skips it then)."),
+    click.option(
+        "--store",
+        "store_path",
+        default=DEFAULT_STORE,
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="SQLite file where every token is saved as it arrives (created if missing).",
+    ),
+    click.option("--first", default=1.0, show_default=True, type=float, help="Backoff: first wait, seconds."),
+    click.option("--factor", default=2.0, show_default=True, type=float, help="Backoff: each wait times this."),
+    click.option("--cap", default=30.0, show_default=True, type=float, help="Backoff: longest wait, seconds."),
+    click.option("--jitter", default=0.0, show_default=True, type=float, help="Backoff: ± this fraction."),
+    click.option("--seed", default=0, show_default=True, type=int, help="Backoff: seed of the jitter."),
+    click.option(
+        "--time-scale",
+        default=1.0,
+        show_default=True,
+        type=click.FloatRange(0, min_open=True),
+        help="Real seconds per second of waiting (match the mock's to compress time).",
+    ),
+]
+"""The options `poll` and `resume` share: where the agent is, what to do, the store, the backoff."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One run of `bgr poll` or `bgr resume`, set up from the options they share."""
+
+    target: AgentTarget
+    adapter: AgentAdapter
+    backoff: Backoff
+    store: SqliteTokenStore
+    console: Console
+    """Progress and errors, on stderr."""
+    prompt: str | None
+    token: str | None
+    pending: bool
+
+
+def _target_command(command: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the shared options and hand its body an `Invocation`, or forget a run and stop."""
+
+    def decorate(body: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(body)
+        def setup(
+            base_url: str,
+            model: str,
+            api_key: str,
+            agent: str,
+            prompt: str | None,
+            token: str | None,
+            pending: bool,
+            forget: str | None,
+            store_path: Path,
+            first: float,
+            factor: float,
+            cap: float,
+            jitter: float,
+            seed: int,
+            time_scale: float,
+            **own: Any,
+        ) -> None:
+            _mode(prompt, token, pending, forget)
+            if forget is not None:
+                return _forget(command, store_path, forget)
+            adapter, backoff = _setup(agent, first, factor, cap, jitter, seed)
+            target = AgentTarget(base_url, model, api_key, agent, store_path, Clock(time_scale))
+            console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+            store = SqliteTokenStore(store_path)
+            return body(Invocation(target, adapter, backoff, store, console, prompt, token, pending), **own)
+
+        for option in reversed(TARGET_OPTIONS):
+            setup = option(setup)
+        return setup
+
+    return decorate
 
 
 def _mode(prompt: str | None, token: str | None, pending: bool, forget: str | None) -> None:
@@ -153,7 +204,7 @@ def _setup(
 
 
 @click.command("poll")
-@_target_options
+@_target_command("poll")
 @click.option("--max-polls", type=click.IntRange(1), help="Stop after this many polls (exit 3).")
 @click.option(
     "--deadline",
@@ -162,49 +213,26 @@ def _setup(
     type=click.FloatRange(0, min_open=True),
     help="Stop when the next poll would come later than this many seconds (exit 3).",
 )
-def poll_command(
-    base_url: str,
-    model: str,
-    api_key: str,
-    agent: str,
-    prompt: str | None,
-    token: str | None,
-    pending: bool,
-    forget: str | None,
-    store_path: Path,
-    first: float,
-    factor: float,
-    cap: float,
-    jitter: float,
-    seed: int,
-    time_scale: float,
-    max_polls: int | None,
-    deadline: float,
-) -> None:
+def poll_command(invocation: Invocation, max_polls: int | None, deadline: float) -> None:
     """Run a prompt in the background and poll it to the end with exponential backoff (1, 2, 4, ... 30 s)."""
-    _mode(prompt, token, pending, forget)
-    if forget is not None:
-        return _forget("poll", store_path, forget)
-    adapter, backoff = _setup(agent, first, factor, cap, jitter, seed)
-    target = AgentTarget(base_url, model, api_key, agent, store_path, Clock(time_scale))
-    console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
-    store = SqliteTokenStore(store_path)
+    target, adapter, console, store = invocation.target, invocation.adapter, invocation.console, invocation.store
+    prompt, pending = invocation.prompt, invocation.pending
 
     async def work(display: PollDisplay) -> list[PollOutcome]:
         poller = Poller(
             adapter,
-            backoff,
+            invocation.backoff,
             max_polls=max_polls,
             deadline_seconds=deadline,
             store=store,
             clock=target.clock,
-            name=agent,
+            name=target.agent,
             on_progress=display.update,
         )
         if pending:
             return await poller.resume_pending()
         try:
-            return [await poller.start(prompt) if prompt is not None else await poller.poll(_given(token))]
+            return [await poller.start(prompt) if prompt is not None else await poller.poll(_given(invocation.token))]
         except PollTimeout as timeout:
             return [timeout.outcome]
 
@@ -213,14 +241,14 @@ def poll_command(
             outcomes = _run_adapter(adapter, target, work(display))
         # Reported once the live display is gone, so the answer never mixes with it on a terminal.
         if pending and not outcomes:
-            console.print(f"bgr poll: nothing pending for agent {agent} in {store_path}")
+            console.print(f"bgr poll: nothing pending for agent {target.agent} in {target.store}")
         return _worst([_report_poll(console, target, outcome) for outcome in outcomes])
 
     _exit(console, "poll", target, store, run)
 
 
 @click.command("resume")
-@_target_options
+@_target_command("resume")
 @click.option(
     "--max-attempts",
     default=DEFAULT_MAX_ATTEMPTS,
@@ -233,34 +261,10 @@ def poll_command(
     type=click.IntRange(1),
     help="Read at most this many updates per call, then go on from the token: text shows up in smaller pieces.",
 )
-def resume_command(
-    base_url: str,
-    model: str,
-    api_key: str,
-    agent: str,
-    prompt: str | None,
-    token: str | None,
-    pending: bool,
-    forget: str | None,
-    store_path: Path,
-    first: float,
-    factor: float,
-    cap: float,
-    jitter: float,
-    seed: int,
-    time_scale: float,
-    max_attempts: int,
-    updates_per_call: int | None,
-) -> None:
+def resume_command(invocation: Invocation, max_attempts: int, updates_per_call: int | None) -> None:
     """Stream a prompt's answer, reconnecting after drops from the last token, each piece of text printed once."""
-    _mode(prompt, token, pending, forget)
-    if forget is not None:
-        return _forget("resume", store_path, forget)
-    adapter, backoff = _setup(agent, first, factor, cap, jitter, seed)
-    target = AgentTarget(base_url, model, api_key, agent, store_path, Clock(time_scale))
-    console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
-    store = SqliteTokenStore(store_path)
-
+    target, adapter, console, store = invocation.target, invocation.adapter, invocation.console, invocation.store
+    prompt, agent = invocation.prompt, target.agent
     out = TextOut()
 
     def reconnecting(reconnect: Reconnect) -> None:
@@ -273,7 +277,7 @@ def resume_command(
     async def work() -> int:
         resumer = StreamResumer(
             adapter,
-            backoff,
+            invocation.backoff,
             max_attempts=max_attempts,
             store=store,
             clock=target.clock,
@@ -281,10 +285,10 @@ def resume_command(
             updates_per_call=updates_per_call,
             on_reconnect=reconnecting,
         )
-        if pending:
+        if invocation.pending:
             operations = store.pending(kind="stream", agent=agent)
             if not operations:
-                console.print(f"bgr resume: nothing pending for agent {agent} in {store_path}")
+                console.print(f"bgr resume: nothing pending for agent {agent} in {target.store}")
             codes = []
             for operation in operations:
                 console.print(f"bgr resume: resuming {operation.id} after {len(operation.delivered)} characters")
@@ -292,6 +296,7 @@ def resume_command(
                     _report_stream(console, target, out, await _stream_outcome(resumer.resume(operation.id, out.write)))
                 )
             return _worst(codes)
+        token = invocation.token
         started = resumer.stream(prompt, out.write) if prompt is not None else resumer.resume(_given(token), out.write)
         return _report_stream(console, target, out, await _stream_outcome(started))
 
