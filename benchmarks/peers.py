@@ -26,7 +26,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.support import ANSWER_TOKENS, BENCHMARKS, ServerProcess, stop_process
+from benchmarks.support import ANSWER_TOKENS, BENCHMARKS, ServerProcess
+from mock_server.serve_process import stop_process
 
 PEERS_DIR = BENCHMARKS / ".peers"
 AIMOCK_PACKAGE = "@copilotkit/aimock@1.43.0"

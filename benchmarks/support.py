@@ -7,14 +7,9 @@ server never share an interpreter or a GIL; on a 2-core machine each gets roughl
 from __future__ import annotations
 
 import os
-import re
-import select
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,11 +19,12 @@ from typing import Literal
 import aiohttp
 import pytest
 
+from mock_server.serve_process import serve_announcing
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent
 # The console script installed next to this interpreter (the package has no __main__).
 BGR = Path(sys.executable).parent / "bgr"
-URL_PATTERN = re.compile(rb"(http://127\.0\.0\.1:\d+/v1)")
 
 ANSWER_TOKENS = 64
 EVENTS_PER_STREAM = ANSWER_TOKENS + 8  # created, in_progress, item/part added, deltas, 4 done-events, completed
@@ -115,49 +111,8 @@ class ServerProcess:
 @contextmanager
 def serve_subprocess(name: str, argv: list[str], start_timeout: float = 20.0) -> Iterator[ServerProcess]:
     """Start a server that prints its URL on stdout; always stop it (SIGTERM, then SIGKILL)."""
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
-        try:
-            url = _read_url(process, start_timeout)
-            if url is None:
-                stderr.seek(0)
-                tail = stderr.read()[-2000:].decode(errors="replace")
-                status = "exited" if process.poll() is not None else f"printed no URL within {start_timeout}s"
-                raise RuntimeError(f"{name} {status}: {' '.join(argv)}\n{tail}")
-            yield ServerProcess(name, process, url)
-        finally:
-            stop_process(process)
-
-
-def _read_url(process: subprocess.Popen[bytes], timeout: float) -> str | None:
-    # select + os.read rather than readline: a server that hangs before printing must not hang the session.
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    deadline = time.monotonic() + timeout
-    seen = b""
-    while (remaining := deadline - time.monotonic()) > 0:
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            break
-        chunk = os.read(fd, 4096)
-        if not chunk:  # the process exited
-            break
-        seen += chunk
-        if match := URL_PATTERN.search(seen):
-            return match.group(1).decode()
-    return None
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)  # both servers shut down cleanly on SIGTERM
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
+    with serve_announcing(argv, start_seconds=start_timeout, cwd=ROOT) as server:
+        yield ServerProcess(name, server.process, server.base_url)
 
 
 @dataclass(frozen=True, slots=True)

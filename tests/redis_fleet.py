@@ -7,14 +7,10 @@ package (`.ci/run` installs it); without it these tests skip locally and fail un
 from __future__ import annotations
 
 import os
-import re
-import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +20,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from mock_server.serve_process import ServeProcess, bgr_serve, stop_process
+
 BGR = str(Path(sys.executable).parent / "bgr")
 START_TIMEOUT_SECONDS = 20.0
-_URL = re.compile(rb"(http://127\.0\.0\.1:\d+)/v1 ")
-_PIDS = re.compile(rb"pids ([\d ]+)\)")
 
 
 def free_port() -> int:
@@ -46,7 +42,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        stop_process(self.process)
+        stop_process(self.process, 15.0)
 
 
 @contextmanager
@@ -80,67 +76,11 @@ def redis_server() -> Iterator[RedisServer]:
         client.close()
         yield RedisServer(process, port)
     finally:
-        stop_process(process)
-
-
-@dataclass(frozen=True, slots=True)
-class Fleet:
-    process: subprocess.Popen[bytes]
-    url: str
-    """Up to the port: `/v1` and `/_bgr` follow."""
-    pids: tuple[int, ...]
-    stderr: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
+        stop_process(process, 15.0)
 
 
 @contextmanager
-def serve_fleet(store: str, workers: int, *options: str) -> Iterator[Fleet]:
-    """`bgr serve --port 0 --workers N --store STORE [options]`, once every worker serves."""
-    with tempfile.NamedTemporaryFile(prefix="bgr-fleet-", suffix=".err", delete=False) as stderr:
-        path = Path(stderr.name)
-    argv = [BGR, "serve", "--port", "0", "--workers", str(workers), "--store", store, *options]
-    with path.open("wb") as stderr_file:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file)
-    try:
-        announced = _read_announce(process)
-        if announced is None:
-            raise RuntimeError(f"the fleet did not start: {' '.join(argv)}\n{path.read_text()[-2000:]}")
-        url, pids = announced
-        yield Fleet(process, url, pids, path)
-    finally:
-        stop_process(process)
-        path.unlink(missing_ok=True)
-
-
-def _read_announce(process: subprocess.Popen[bytes]) -> tuple[str, tuple[int, ...]] | None:
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    seen = b""
-    while (remaining := deadline - time.monotonic()) > 0 and select.select([fd], [], [], remaining)[0]:
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        seen += chunk
-        if b"\n" in seen:
-            line = seen.split(b"\n", 1)[0]
-            url, pids = _URL.search(line), _PIDS.search(line)
-            if url is None:
-                return None
-            return url.group(1).decode(), tuple(int(pid) for pid in pids.group(1).split()) if pids else ()
-    return None
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
+def serve_fleet(store: str, workers: int, *options: str) -> Iterator[ServeProcess]:
+    """`bgr serve --workers N --store STORE [options]` on a free loopback port, once every worker serves."""
+    with bgr_serve("--workers", str(workers), "--store", store, *options, stop_seconds=15.0) as fleet:
+        yield fleet

@@ -15,12 +15,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import re
-import select
-import signal
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +30,7 @@ from harness.conformance.target import open_target
 from mock_server.config import LONGEST_TIMELINE_SECONDS
 from mock_server.faults import decode_fault
 from mock_server.rules import Match, Rule
+from mock_server.serve_process import bgr_serve
 
 __all__ = [
     "DEFAULT_POLLS",
@@ -107,7 +103,11 @@ async def polled_response(
     agent: str, *, adapter_factory: Callable[[], AgentAdapter] | None = None, seed: int | None = None
 ) -> AsyncIterator[PolledResponse]:
     """A mock holding one response queued for ever, created through the adapter of `agent`."""
-    with _mock_process(seed) as (mock_url, mock_pid), open_target(mock_url, None, None) as target:
+    with (
+        bgr_serve("--seed", str(seed or 0), start_seconds=MOCK_START_SECONDS) as mock,
+        open_target(mock.root, None, None) as target,
+    ):
+        mock_pid = mock.pid
         async with MockAdmin(target.url) as admin:
             held = decode_fault({"type": "background", "queue_seconds": HELD_SECONDS})
             rule_id = await admin.add_rule(Rule((held,), Match(input_contains=MARKER)))
@@ -193,40 +193,6 @@ class RawPoller:
         body = reply.read()
         if reply.status != 200 or not body:
             raise RuntimeError(f"raw GET {self._path}: {reply.status} {body[:200]!r}")
-
-
-@contextlib.contextmanager
-def _mock_process(seed: int | None) -> Iterator[tuple[str, int]]:
-    """`bgr serve --port 0` as a child process: its URL and process id."""
-    argv = [sys.executable, "-c", "from harness.commands.main import main; main()", "serve", "--port", "0"]
-    process = subprocess.Popen([*argv, "--seed", str(seed or 0)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        yield _read_url(process), process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _read_url(process: subprocess.Popen[bytes]) -> str:
-    # select + os.read, not readline: a mock that never prints must fail the benchmark, not hang it.
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    deadline = time.monotonic() + MOCK_START_SECONDS
-    seen = b""
-    while (remaining := deadline - time.monotonic()) > 0 and select.select([fd], [], [], remaining)[0]:
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        seen += chunk
-        if match := re.search(rb"(http://127\.0\.0\.1:\d+)/v1", seen):
-            return match.group(1).decode()
-    raise RuntimeError(f"the mock (bgr serve) did not start within {MOCK_START_SECONDS:g} s: {seen[-200:]!r}")
 
 
 def _client_cpu(mock_pid: int) -> float:

@@ -9,21 +9,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import re
-import select
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import IO
 
 import aiohttp
 
-BGR = str(Path(sys.executable).parent / "bgr")
-URL_PATTERN = re.compile(rb"(http://127\.0\.0\.1:\d+)/v1")
+from mock_server.serve_process import bgr_serve
+
 RESPONSES = 100_000
 CONNECTIONS = 4
 BATCH = 64
@@ -33,37 +25,28 @@ RSS_LIMIT_BYTES = 1 << 30
 
 
 def test_a_hundred_thousand_background_responses_fit_in_a_gibibyte() -> None:
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            [BGR, "serve", "--host", "127.0.0.1", "--port", "0"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
+    with bgr_serve(start_seconds=20.0) as server:
+        root = server.root
+        rss_idle = _rss_bytes(server.pid)
+
+        started = time.perf_counter()
+        ids = asyncio.run(_create_background_responses(root, RESPONSES))
+        elapsed = time.perf_counter() - started
+        assert len(set(ids)) == RESPONSES
+
+        health = asyncio.run(_get_json(f"{root}/_bgr/health"))
+        assert health["responses"] == RESPONSES
+        rss = _rss_bytes(server.pid)
+        per_response = (rss - rss_idle) / RESPONSES
+        # Reported, not asserted: the figures a capacity plan needs.
+        print(
+            f"\nbgr RSS with {RESPONSES:,} background responses: {rss / 2**20:.1f} MiB "
+            f"(idle {rss_idle / 2**20:.1f} MiB, {per_response:,.0f} bytes per response; "
+            f"created in {elapsed:.1f} s)"
         )
-        try:
-            root = _read_url(process, timeout=20.0)
-            assert root is not None, f"bgr serve printed no URL: {_tail(stderr)}"
-            rss_idle = _rss_bytes(process.pid)
-
-            started = time.perf_counter()
-            ids = asyncio.run(_create_background_responses(root, RESPONSES))
-            elapsed = time.perf_counter() - started
-            assert len(set(ids)) == RESPONSES
-
-            health = asyncio.run(_get_json(f"{root}/_bgr/health"))
-            assert health["responses"] == RESPONSES
-            rss = _rss_bytes(process.pid)
-            per_response = (rss - rss_idle) / RESPONSES
-            # Reported, not asserted: the figures a capacity plan needs.
-            print(
-                f"\nbgr RSS with {RESPONSES:,} background responses: {rss / 2**20:.1f} MiB "
-                f"(idle {rss_idle / 2**20:.1f} MiB, {per_response:,.0f} bytes per response; "
-                f"created in {elapsed:.1f} s)"
-            )
-            assert rss < RSS_LIMIT_BYTES, f"RSS {rss / 2**20:.1f} MiB for {RESPONSES} responses"
-        finally:
-            _stop(process)
-        assert "Traceback" not in _tail(stderr)
+        assert rss < RSS_LIMIT_BYTES, f"RSS {rss / 2**20:.1f} MiB for {RESPONSES} responses"
+        server.stop()
+        assert "Traceback" not in server.stderr_text()
 
 
 async def _create_background_responses(root: str, count: int) -> list[str]:
@@ -127,36 +110,3 @@ def _rss_bytes(pid: int) -> int:
             assert unit == "kB", line
             return int(value) * 1024
     raise AssertionError(f"no VmRSS for pid {pid}")
-
-
-def _read_url(process: subprocess.Popen[bytes], timeout: float) -> str | None:
-    # select + os.read, not readline: a server that never prints must fail the test, not hang it.
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    deadline = time.monotonic() + timeout
-    seen = b""
-    while (remaining := deadline - time.monotonic()) > 0 and select.select([fd], [], [], remaining)[0]:
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        seen += chunk
-        if match := URL_PATTERN.search(seen):
-            return match.group(1).decode()
-    return None
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
-def _tail(stderr: IO[bytes]) -> str:
-    stderr.seek(0)
-    return stderr.read()[-2000:].decode(errors="replace")

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import re
-import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from mock_server.serve_process import bgr_serve
 from tests.raw_http import send
 
 BGR = str(Path(sys.executable).parent / "bgr")
 
 
 def test_serve_on_port_zero_prints_its_url_and_stops_on_sigterm() -> None:
-    process = subprocess.Popen(
-        [BGR, "serve", "--port", "0", "--seed", "3", "--queue-seconds", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
-        assert match, line
-        reply = send("POST", f"{match.group(1)}/responses", json_body={"model": "m", "input": "hi"})
+    with bgr_serve("--seed", "3", "--queue-seconds", "0") as server:
+        reply = send("POST", f"{server.base_url}/responses", json_body={"model": "m", "input": "hi"})
         assert reply.status == 200 and reply.json()["status"] == "completed"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=10)
-    assert process.returncode == 0, stderr
+        code = server.stop()
+        stderr = server.stderr_text()
+    assert code == 0, stderr
     assert "Traceback" not in stderr
 
 
@@ -61,15 +50,9 @@ def test_serve_with_a_scenario_file_applies_its_rules(tmp_path) -> None:
         "    match: {path: /v1/responses}\n"
         "    faults: [{type: http_error, status: 503}]\n"
     )
-    process = subprocess.Popen(
-        [BGR, "serve", "--port", "0", "--scenario", str(scenario)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        url = re.search(r"(http://127\.0\.0\.1:\d+/v1)", process.stdout.readline()).group(1)
+    with bgr_serve("--scenario", str(scenario)) as server:
+        url = server.base_url
         statuses = [send("POST", f"{url}/responses", json_body={"model": "m", "input": "x"}).status for _ in range(2)]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=10)
     assert statuses == [503, 200]
 
 

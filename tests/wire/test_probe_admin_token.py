@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +12,7 @@ import pytest
 from harness.conformance.mock_admin import MockAdmin, MockAdminError
 from mock_server import ServerConfig, ServerThread
 from mock_server.config import ADMIN_TOKEN_ENV
+from mock_server.serve_process import bgr_serve
 from tests.raw_http import send
 
 BGR = str(Path(sys.executable).parent / "bgr")
@@ -88,22 +88,15 @@ async def test_the_harness_admin_client_sends_the_token_from_the_environment(
 
 def test_bgr_run_against_a_protected_bgr_serve(tmp_path: Path) -> None:
     env = {**__import__("os").environ, ADMIN_TOKEN_ENV: TOKEN}
-    server = subprocess.Popen(
-        [BGR, "serve", "--port", "0", "--time-scale", "0.02"], stdout=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        line = server.stdout.readline()
-        url = re.search(r"(http://127\.0\.0\.1:\d+)", line).group(1)
-        assert TOKEN not in line
+    with bgr_serve("--time-scale", "0.02", env=env) as server:
+        url = server.root
+        assert TOKEN not in server.banner
         assert send("GET", f"{url}/_bgr/health").status == 401
         run = [BGR, "run", "--agent", "openai", "--scenario", "poll-to-completion", "--base-url", f"{url}/v1"]
         without = subprocess.run(run, capture_output=True, text=True, timeout=120, env={**env, ADMIN_TOKEN_ENV: ""})
         assert without.returncode != 0 and ADMIN_TOKEN_ENV in without.stderr and "Traceback" not in without.stderr
         passed = subprocess.run(run, capture_output=True, text=True, timeout=120, env=env)
         assert passed.returncode == 0, passed.stdout + passed.stderr
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_a_token_that_cannot_be_a_header_is_a_one_line_error() -> None:

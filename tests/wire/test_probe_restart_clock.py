@@ -6,15 +6,13 @@ would be minutes of scenario time behind the one that stamped the stored respons
 
 from __future__ import annotations
 
-import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from openai import OpenAI
 
 from mock_server import ServerConfig, ServerThread
+from mock_server.serve_process import bgr_serve
 from mock_server.sqlite_store import SqliteResponseStore
 from tests.raw_http import send
 from tests.wire.test_responses_api import poll_until_terminal
@@ -24,17 +22,8 @@ TIME_SCALE = "0.001"
 TIMING = ["--queue-seconds", "5", "--first-token-seconds", "1", "--tokens-per-second", "10"]
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [BGR, "serve", "--port", "0", "--store", f"sqlite:{db}", "--time-scale", TIME_SCALE, *TIMING],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()
-    match = re.search(r"(http://127\.0\.0\.1:\d+)/v1", line)
-    assert match, line + process.stderr.read()
-    return process, match.group(1)
+def store_options(db: Path) -> list[str]:
+    return ["--store", f"sqlite:{db}", "--time-scale", TIME_SCALE, *TIMING]
 
 
 def sdk(url: str) -> OpenAI:
@@ -43,8 +32,8 @@ def sdk(url: str) -> OpenAI:
 
 def test_scenario_time_carries_on_across_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "responses.db"
-    first, url = start_server(db)
-    try:
+    with bgr_serve(*store_options(db)) as first:
+        url = first.root
         with sdk(url) as client:
             created = client.responses.create(model="gpt-4o", input="Done before the crash.", background=True)
             final, _ = poll_until_terminal(client, created.id)
@@ -54,13 +43,12 @@ def test_scenario_time_carries_on_across_a_restart(tmp_path: Path) -> None:
                 client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}]).id
                 for _ in range(2)
             ]
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+        first.process.kill()
+        first.process.wait(timeout=10)
 
     for _ in range(2):  # and a second restart carries on from the first
-        second, url = start_server(db)
-        try:
+        with bgr_serve(*store_options(db)) as second:
+            url = second.root
             with sdk(url) as client:
                 assert client.responses.retrieve(created.id).status == "completed"
                 again = send("GET", f"{url}/v1/responses/{created.id}?stream=true")
@@ -69,9 +57,8 @@ def test_scenario_time_carries_on_across_a_restart(tmp_path: Path) -> None:
                 chat = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
                 assert chat.id not in chats
                 chats.append(chat.id)
-        finally:
-            second.send_signal(signal.SIGKILL)
-            second.wait(timeout=10)
+            second.process.kill()
+            second.process.wait(timeout=10)
 
 
 def test_a_new_response_after_a_restart_starts_after_the_stored_ones(tmp_path: Path) -> None:

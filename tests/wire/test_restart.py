@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,46 +10,24 @@ from pathlib import Path
 import orjson
 from openai import OpenAI
 
+from mock_server.serve_process import bgr_serve
 from mock_server.sqlite_store import SqliteResponseStore
 from mock_server.timeline import TimelineSpec
 from tests.raw_http import send
 from tests.wire.test_responses_api import deltas, poll_until_terminal
 
 BGR = str(Path(sys.executable).parent / "bgr")
+TIMING = ["--answer-tokens", "30", "--queue-seconds", "0.2", "--first-token-seconds", "0", "--tokens-per-second", "15"]
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [
-            BGR,
-            "serve",
-            "--port",
-            "0",
-            "--store",
-            f"sqlite:{db}",
-            "--answer-tokens",
-            "30",
-            "--queue-seconds",
-            "0.2",
-            "--first-token-seconds",
-            "0",
-            "--tokens-per-second",
-            "15",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()
-    match = re.search(r"(http://127\.0\.0\.1:\d+)/v1", line)
-    assert match, line + process.stderr.read()
-    return process, match.group(1)
+def store_options(db: Path) -> list[str]:
+    return ["--store", f"sqlite:{db}", *TIMING]
 
 
 def test_sigkill_mid_response_then_restart_on_the_same_file(tmp_path: Path) -> None:
     db = tmp_path / "responses.db"
-    first, url = start_server(db)
-    try:
+    with bgr_serve(*store_options(db)) as first:
+        url = first.root
         with OpenAI(base_url=f"{url}/v1", api_key="k", _strict_response_validation=True, max_retries=0) as client:
             done = client.responses.create(model="gpt-4o", input="Finished before the crash.")
             stream = client.responses.create(model="gpt-4o", input="In flight.", background=True, stream=True)
@@ -67,12 +43,11 @@ def test_sigkill_mid_response_then_restart_on_the_same_file(tmp_path: Path) -> N
         truth_before = {rid: send("GET", f"{url}/_bgr/responses/{rid}/truth").json() for rid in (done.id, in_flight)}
         replay_before = send("GET", f"{url}/v1/responses/{in_flight}?stream=true").body
         assert truth_before[in_flight]["final_status"] == "completed"
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+        first.process.kill()
+        first.process.wait(timeout=10)
 
-    second, url = start_server(db)
-    try:
+    with bgr_serve(*store_options(db)) as second:
+        url = second.root
         with OpenAI(base_url=f"{url}/v1", api_key="k", _strict_response_validation=True, max_retries=0) as client:
             assert client.responses.retrieve(done.id).output_text == done.output_text
             assert client.responses.retrieve(cancelled.id).status == "cancelled"
@@ -86,9 +61,6 @@ def test_sigkill_mid_response_then_restart_on_the_same_file(tmp_path: Path) -> N
         assert [e.sequence_number for e in received + rest] == list(range(len(received) + len(rest)))
         assert deltas(received + rest) == final.output_text == truth_before[in_flight]["text"]
         assert new.id not in {done.id, in_flight, cancelled.id}
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=10)
 
 
 def test_unusable_store_path_is_a_one_line_error(tmp_path: Path) -> None:

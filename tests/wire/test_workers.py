@@ -18,8 +18,9 @@ import httpx2 as httpx
 import pytest
 from openai import OpenAI
 
+from mock_server.serve_process import ServeProcess
 from tests import cassettes
-from tests.redis_fleet import BGR, Fleet, RedisServer, free_port, redis_server, serve_fleet
+from tests.redis_fleet import BGR, RedisServer, free_port, redis_server, serve_fleet
 from tests.wire.test_responses_api import deltas, poll_until_terminal
 
 FAST = ("--answer-tokens", "30", "--queue-seconds", "0.2", "--first-token-seconds", "0", "--tokens-per-second", "40")
@@ -34,15 +35,17 @@ def redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="module")
-def fleet(redis: RedisServer) -> Iterator[Fleet]:
+def fleet(redis: RedisServer) -> Iterator[ServeProcess]:
     with serve_fleet(f"{redis.url}/0", 2, *FAST) as started:
         yield started
 
 
-def connect_to_worker(fleet: Fleet, wanted: Callable[[int], bool], stack: ExitStack) -> tuple[httpx.Client, int]:
+def connect_to_worker(fleet: ServeProcess, wanted: Callable[[int], bool], stack: ExitStack) -> tuple[httpx.Client, int]:
     """An HTTP client whose one keep-alive connection is on a worker that `wanted` accepts."""
     for _ in range(CONNECTION_TRIES):
-        http = stack.enter_context(httpx.Client(base_url=fleet.url, limits=httpx.Limits(max_connections=1), timeout=30))
+        http = stack.enter_context(
+            httpx.Client(base_url=fleet.root, limits=httpx.Limits(max_connections=1), timeout=30)
+        )
         pid = http.get("/_bgr/health").json()["pid"]
         if wanted(pid):
             return http, pid
@@ -50,17 +53,17 @@ def connect_to_worker(fleet: Fleet, wanted: Callable[[int], bool], stack: ExitSt
     raise AssertionError(f"no connection reached a wanted worker in {CONNECTION_TRIES} tries")
 
 
-def truth_of(fleet: Fleet, response_id: str) -> dict:
-    return httpx.get(f"{fleet.url}/_bgr/responses/{response_id}/truth").json()
+def truth_of(fleet: ServeProcess, response_id: str) -> dict:
+    return httpx.get(f"{fleet.root}/_bgr/responses/{response_id}/truth").json()
 
 
-def sdk(fleet: Fleet, http: httpx.Client) -> OpenAI:
+def sdk(fleet: ServeProcess, http: httpx.Client) -> OpenAI:
     return OpenAI(
         base_url=fleet.base_url, api_key="k", http_client=http, _strict_response_validation=True, max_retries=0
     )
 
 
-def test_a_stream_begun_on_one_worker_resumes_exactly_on_another(fleet: Fleet) -> None:
+def test_a_stream_begun_on_one_worker_resumes_exactly_on_another(fleet: ServeProcess) -> None:
     with ExitStack() as stack:
         first_http, first = connect_to_worker(fleet, lambda pid: True, stack)
         stream = sdk(fleet, first_http).responses.create(
@@ -83,7 +86,7 @@ def test_a_stream_begun_on_one_worker_resumes_exactly_on_another(fleet: Fleet) -
         assert deltas(received + rest) == final.output_text == truth["text"]
 
 
-def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: Fleet) -> None:
+def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: ServeProcess) -> None:
     with ExitStack() as stack:
         workers = [connect_to_worker(fleet, lambda pid: True, stack)]
         workers.append(connect_to_worker(fleet, lambda pid: pid != workers[0][1], stack))
@@ -106,7 +109,7 @@ def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: Flee
             assert clients[(i + 1) % 2].responses.retrieve(response.id).id == response.id
 
 
-def test_rules_added_through_one_worker_apply_on_all(fleet: Fleet) -> None:
+def test_rules_added_through_one_worker_apply_on_all(fleet: ServeProcess) -> None:
     with ExitStack() as stack:
         a, pid_a = connect_to_worker(fleet, lambda pid: True, stack)
         b, _ = connect_to_worker(fleet, lambda pid: pid != pid_a, stack)
@@ -129,7 +132,7 @@ def test_rules_added_through_one_worker_apply_on_all(fleet: Fleet) -> None:
             a.delete("/_bgr/rules")
 
 
-def test_the_journal_shows_every_workers_requests_in_one_order(fleet: Fleet) -> None:
+def test_the_journal_shows_every_workers_requests_in_one_order(fleet: ServeProcess) -> None:
     with ExitStack() as stack:
         a, pid_a = connect_to_worker(fleet, lambda pid: True, stack)
         b, _ = connect_to_worker(fleet, lambda pid: pid != pid_a, stack)
@@ -160,7 +163,7 @@ def test_a_sigkilled_worker_loses_nothing_it_acknowledged(redis: RedisServer) ->
         in_flight = received[0].response.id
         # Another connection: this one is busy with the stream.
         truth_before = {
-            rid: httpx.get(f"{fleet.url}/_bgr/responses/{rid}/truth").json() for rid in (done.id, in_flight)
+            rid: httpx.get(f"{fleet.root}/_bgr/responses/{rid}/truth").json() for rid in (done.id, in_flight)
         }
         os.kill(doomed, signal.SIGKILL)
         stream.close()
@@ -177,7 +180,7 @@ def test_a_sigkilled_worker_loses_nothing_it_acknowledged(redis: RedisServer) ->
         assert deltas(received + rest) == truth_before[in_flight]["text"]
         new = survivor_client.responses.create(model="gpt-4o", input="After the kill.")
         assert new.id not in {done.id, cancelled.id, in_flight}
-        assert wait_for_text(fleet.stderr, f"{doomed} ended (killed by SIGKILL); 1 still serving")
+        assert wait_for_text(fleet.stderr_path, f"{doomed} ended (killed by SIGKILL); 1 still serving")
 
 
 def test_a_recorded_answer_made_on_one_worker_is_replayed_by_another(redis: RedisServer, tmp_path: Path) -> None:
@@ -250,7 +253,7 @@ def test_redis_down_while_serving_is_a_503_naming_the_store() -> None:
         assert fleet.process.poll() is None  # still serving, and says why it cannot answer
 
 
-def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: Fleet) -> None:
+def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: ServeProcess) -> None:
     # Paced by polls: the stream's events are released only by polls, all of them made through the other worker.
     with ExitStack() as stack:
         streaming, pid = connect_to_worker(fleet, lambda pid: True, stack)
@@ -272,7 +275,7 @@ def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: Fleet) -> N
         assert body.count("event: ") == len(truth["events"]) and "event: response.completed" in body
 
 
-def test_a_store_whose_clock_ran_at_another_time_scale_is_refused(fleet: Fleet, redis: RedisServer) -> None:
+def test_a_store_whose_clock_ran_at_another_time_scale_is_refused(fleet: ServeProcess, redis: RedisServer) -> None:
     # The module's fleet claimed database 0 at time scale 1; a worker at 0.5 would release events on another schedule.
     result = subprocess.run(
         [BGR, "serve", "--port", "0", "--store", f"{redis.url}/0", "--time-scale", "0.5"],
