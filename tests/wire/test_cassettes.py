@@ -3,8 +3,6 @@ served by the mock, byte for byte, under its lifecycle, with drops, 429s and res
 
 from __future__ import annotations
 
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ from openai import OpenAI
 from mock_server import ServerConfig, ServerThread, Timing
 from mock_server.cassette import load_cassette
 from mock_server.rules import Rule, decode_rule
+from mock_server.serve_process import serve_announcing
 from tests import cassettes
 from tests.raw_http import send
 
@@ -60,18 +59,10 @@ def _poll_until_ended(client: OpenAI, response_id: str) -> tuple[list[str], open
 
 def _record(upstream: ServerThread, cassette: Path) -> tuple[str, int]:
     """Through `bgr record`: a streamed create cut after 6 events and resumed, then polled; returns (id, cursor)."""
-    process = subprocess.Popen(
-        [BGR, "record", "--upstream", upstream.base_url, "--cassette", str(cassette), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
-        assert match, line + process.stderr.read()
+    argv = [BGR, "record", "--upstream", upstream.base_url, "--cassette", str(cassette), "--port", "0"]
+    with serve_announcing(argv) as recorder:
         client = OpenAI(
-            base_url=match.group(1),
+            base_url=recorder.base_url,
             api_key=SECRET_KEY,
             default_headers=SECRET_HEADERS,
             _strict_response_validation=True,
@@ -91,10 +82,9 @@ def _record(upstream: ServerThread, cassette: Path) -> tuple[str, int]:
             _poll_until_ended(client, response_id)
             polled = client.responses.create(model="gpt-4o", input="Polled, not streamed.", background=True)
             _poll_until_ended(client, polled.id)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=20)
-    assert process.returncode == 0 and "Traceback" not in stderr, stderr
+        code = recorder.stop(20.0)
+        stderr = recorder.stderr_text()
+    assert code == 0 and "Traceback" not in stderr, stderr
     return response_id, cursor
 
 
