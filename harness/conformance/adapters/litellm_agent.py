@@ -8,6 +8,7 @@ the last `sequence_number` seen, as JSON (`response_token.py`). litellm has no p
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # litellm fetches a model price list over the network when imported; the package ships a copy.
@@ -19,6 +20,7 @@ import litellm
 
 from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
 from harness.conformance.adapters.response_token import decode_response_token, encode_response_token
+from harness.conformance.adapters.sdk_stream import close_sdk_stream
 
 litellm.suppress_debug_info = True  # its "Provider List" banner goes to stdout on every error
 
@@ -117,6 +119,10 @@ class LiteLLMAgent:
                     return AgentReply(tuple(updates), last, cut=True)
         except Exception as dropped:
             return AgentReply(tuple(updates), last, error=one_line(f"{type(dropped).__name__}: {dropped}"))
+        finally:
+            # A cut or a drop stops reading: end the stream here, not in the garbage collector.
+            with contextlib.suppress(Exception):
+                await close_sdk_stream(events)
         return AgentReply(tuple(updates), last, status, error)
 
 

@@ -21,6 +21,7 @@ from openai import APIConnectionError, APIError, APIStatusError, AsyncOpenAI, De
 
 from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
 from harness.conformance.adapters.response_token import decode_response_token, encode_response_token
+from harness.conformance.adapters.sdk_stream import close_sdk_stream
 
 TERMINAL = {"completed", "failed", "incomplete", "cancelled"}
 TERMINAL_EVENTS = {"response.completed", "response.failed", "response.incomplete"}
@@ -204,7 +205,7 @@ class OpenAIAgent:
                 return AgentReply(tuple(updates), None, status, error)
             return AgentReply(tuple(updates), token, error=f"stream dropped: {one_line(str(dropped))}")
         finally:
-            await events.close()
+            await close_sdk_stream(events)
         if calling is not None:
             return await self._follow_up(calling, token, updates, max_updates)
         if token is not None and response_id is not None:

@@ -96,8 +96,9 @@ class PydanticAIAgent:
                 async for node in run:
                     if not Agent.is_model_request_node(node):
                         continue
-                    async with node.stream(run.ctx) as events:
-                        async for event in _text_events(events):
+                    # Our generator over the framework's events is ended here too when the loop breaks.
+                    async with node.stream(run.ctx) as events, contextlib.aclosing(_text_events(events)) as texts:
+                        async for event in texts:
                             kind, text = event
                             # What a caller can store at this moment is the history the run has so far.
                             updates.append(AgentUpdate(text, _dump(run.all_messages()), kind, self._now()))
