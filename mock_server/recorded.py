@@ -53,7 +53,7 @@ _WORD = re.compile(r"\s*\S+\s*|\s+")
 
 
 def _input_text(body: Any) -> str:
-    value = body.get("input") if isinstance(body, dict) else None
+    value = body.get("input", body.get("messages")) if isinstance(body, dict) else None  # Responses, or chat
     if isinstance(value, str):
         return value
     texts: list[str] = []
@@ -74,7 +74,8 @@ def _json_of(request: Request) -> Any:
 
 
 def input_text(request: Request) -> str:
-    """The text of a create's input (a string, or the texts of its messages), joined by newlines."""
+    """The text of a create's input (a string, or the texts of its messages; a chat create's `messages`),
+    joined by newlines."""
     return _input_text(_json_of(request))
 
 
