@@ -3,6 +3,7 @@ served by the mock, byte for byte, under its lifecycle, with drops, 429s and res
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from openai import OpenAI
 from mock_server import ServerConfig, ServerThread, Timing
 from mock_server.cassette import load_cassette
 from mock_server.rules import Rule, decode_rule
+from mock_server.sse import parse_frames
 from tests import cassettes
 from tests.paths import ROOT
 from tests.raw_http import send
@@ -59,8 +61,10 @@ def _poll_until_ended(client: OpenAI, response_id: str) -> tuple[list[str], open
     raise AssertionError(f"still {statuses[-1]} after {MAX_POLLS} polls")
 
 
-def _record(upstream: ServerThread, cassette: Path) -> tuple[str, int]:
-    """Through `bgr record`: a streamed create cut after 6 events and resumed, then polled; returns (id, cursor)."""
+@contextlib.contextmanager
+def _recording(upstream: ServerThread, cassette: Path) -> Iterator[OpenAI]:
+    """The strict SDK, with a key and secret headers, through `bgr record` to `upstream`; the recorder is
+    stopped (SIGTERM) on the way out and must have ended cleanly."""
     process = subprocess.Popen(
         [BGR, "record", "--upstream", upstream.base_url, "--cassette", str(cassette), "--port", "0"],
         stdout=subprocess.PIPE,
@@ -79,23 +83,37 @@ def _record(upstream: ServerThread, cassette: Path) -> tuple[str, int]:
             max_retries=0,
         )
         with client:
-            stream = client.responses.create(model="gpt-4o", input="Record me, 72°F.", background=True, stream=True)
-            seen = []
-            for event in stream:
-                seen.append(event)
-                if len(seen) == 6:
-                    break
-            stream.close()
-            response_id, cursor = seen[0].response.id, seen[-1].sequence_number
-            rest = list(client.responses.retrieve(response_id, stream=True, starting_after=cursor))
-            assert rest[-1].type == "response.completed"
-            _poll_until_ended(client, response_id)
-            polled = client.responses.create(model="gpt-4o", input="Polled, not streamed.", background=True)
-            _poll_until_ended(client, polled.id)
+            yield client
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+def _assert_no_secret_in(folder: Path) -> None:
+    for path in folder.rglob("*"):  # every file written
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", "replace")
+            leaked = [secret for secret in (SECRET_KEY, *SECRET_HEADERS.values()) if secret in text]
+            assert not leaked and "authorization" not in text.lower(), (path, leaked)
+
+
+def _record(upstream: ServerThread, cassette: Path) -> tuple[str, int]:
+    """Through `bgr record`: a streamed create cut after 6 events and resumed, then polled; returns (id, cursor)."""
+    with _recording(upstream, cassette) as client:
+        stream = client.responses.create(model="gpt-4o", input="Record me, 72°F.", background=True, stream=True)
+        seen = []
+        for event in stream:
+            seen.append(event)
+            if len(seen) == 6:
+                break
+        stream.close()
+        response_id, cursor = seen[0].response.id, seen[-1].sequence_number
+        rest = list(client.responses.retrieve(response_id, stream=True, starting_after=cursor))
+        assert rest[-1].type == "response.completed"
+        _poll_until_ended(client, response_id)
+        polled = client.responses.create(model="gpt-4o", input="Polled, not streamed.", background=True)
+        _poll_until_ended(client, polled.id)
     return response_id, cursor
 
 
@@ -104,12 +122,7 @@ def test_record_through_bgr_then_replay_byte_for_byte(tmp_path, serve) -> None:
     cassette = tmp_path / "session.yaml"
     response_id, cursor = _record(upstream, cassette)
 
-    for path in tmp_path.rglob("*"):  # every file written
-        if path.is_file():
-            text = path.read_bytes().decode("utf-8", "replace")
-            leaked = [secret for secret in (SECRET_KEY, *SECRET_HEADERS.values()) if secret in text]
-            assert not leaked and "authorization" not in text.lower(), (path, leaked)
-
+    _assert_no_secret_in(tmp_path)
     recorded = load_cassette(cassette)
     create, resume = recorded[0], recorded[1]
     assert create.event_times is not None and len(create.event_times) == create.body.count(b"\n\n")
@@ -354,3 +367,32 @@ def test_a_chat_recording_answers_the_other_form_when_matched_on_input(serve) ->
         # Not streamed: the recording was, so the answer is what its chunks add up to.
         completion = client.chat.completions.create(model="any", messages=CHAT_PROMPT)
         assert completion.choices[0].message.content == CHAT_TEXT and completion.usage.total_tokens == 22
+
+
+def test_a_chat_session_recorded_through_bgr_keeps_no_secret_and_replays_as_recorded(tmp_path, serve) -> None:
+    paced = Timing(first_token_seconds=0.05, tokens_per_second=200.0)
+    upstream = serve(ServerConfig(foreground=paced, answer_tokens=12, seed=5))
+    cassette = tmp_path / "chat.yaml"
+    with _recording(upstream, cassette) as client:
+        options = {"stream_options": {"include_usage": True}}
+        streamed = list(client.chat.completions.create(model="gpt-4o", messages=CHAT_PROMPT, stream=True, **options))
+        completion = client.chat.completions.create(model="gpt-4o", messages=FJORD_PROMPT)
+    _assert_no_secret_in(tmp_path)
+    stream, unstreamed = load_cassette(cassette)
+    assert stream.event_times is not None and len(stream.event_times) == stream.body.count(b"\n\n")
+    for recorded in (stream, unstreamed):
+        assert not {name.lower() for name in recorded.request.headers} & {"authorization", "openai-organization"}
+    assert b'"object":"chat.completion"' in unstreamed.body and not unstreamed.is_event_stream
+
+    replay = serve(ServerConfig(cassettes=(str(cassette),), seed=99))
+    body = {"model": "gpt-4o", "messages": CHAT_PROMPT, "stream": True, "stream_options": {"include_usage": True}}
+    replayed = send("POST", f"{replay.base_url}/chat/completions", json_body=body).body
+    # Its own id and time; every other byte as recorded.
+    assert _CHAT_ID.findall(replayed)[0] != _CHAT_ID.findall(stream.body)[0]
+    assert _CREATED.sub(b"", _CHAT_ID.sub(b"", replayed)) == _CREATED.sub(b"", _CHAT_ID.sub(b"", stream.body))
+    with _sdk(replay.base_url) as client:
+        again = client.chat.completions.create(model="gpt-4o", messages=FJORD_PROMPT)
+    assert again.choices[0].message.content == completion.choices[0].message.content
+    assert again.model_dump(exclude={"id", "created"}) == completion.model_dump(exclude={"id", "created"})
+    chunks = [chunk for chunk in parse_frames(replayed) if chunk["choices"]]
+    assert "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in chunks) == _streamed_text(streamed)
