@@ -60,21 +60,24 @@ class RecordedChat:
     completion: bytes
     """The `chat.completion` JSON: byte for byte when not streamed, else what the chunks add up to."""
     streamed: bool
+    says: tuple[bool, ...]
+    """For each frame: does it say something (text, a refusal, a piece of a tool call)? Those are paced."""
     usage_frame: bytes | None = None
     """For chunks made from a completion: its usage as a chunk, sent when the request asks for usage."""
 
     @property
     def delta_count(self) -> int:
-        return sum(1 for frame in self.frames if _is_delta(_payload(frame)))
+        return sum(self.says)
 
     def event_log(
         self, completion_id: str, created: float, spec: TimelineSpec, recorded_pace: bool, include_usage: bool
     ) -> EventLog:
         """The chunks under this id and time, released from `created`: as recorded, or paced by `spec`."""
-        frames = list(self.frames)
+        frames, says = list(self.frames), list(self.says)
         if self.usage_frame is not None and include_usage:
             frames.insert(len(frames) - 1, self.usage_frame)  # before `data: [DONE]`, as the API sends it
-        times = list(self.times) if recorded_pace and self.times is not None else _paced(frames, spec)
+            says.insert(len(says) - 1, False)
+        times = list(self.times) if recorded_pace and self.times is not None else _paced(says, spec)
         minted = [self._minted(frame, completion_id, created) for frame in frames]
         ends = array("Q", accumulate(map(len, minted)))
         return EventLog(b"".join(minted), array("d", accumulate(times, max)), origin=created, ends=ends)
@@ -105,6 +108,10 @@ def _payload(frame: bytes) -> dict[str, Any] | None:
     return None
 
 
+def _says(frames: list[bytes]) -> tuple[bool, ...]:
+    return tuple(_is_delta(_payload(frame)) for frame in frames)
+
+
 def _is_delta(payload: dict[str, Any] | None) -> bool:
     """A chunk that says something: text, a refusal or a piece of a tool call."""
     for choice in (payload or {}).get("choices") or ():
@@ -114,13 +121,13 @@ def _is_delta(payload: dict[str, Any] | None) -> bool:
     return False
 
 
-def _paced(frames: list[bytes], spec: TimelineSpec) -> list[float]:
+def _paced(says: list[bool], spec: TimelineSpec) -> list[float]:
     """The mock's pacing: the role chunk at once, the deltas from the first token at the token rate, the rest
     with the last delta (as mock_server/chat_script.py's `chat_times` paces a generated answer)."""
     gap = 1.0 / spec.tokens_per_second if spec.tokens_per_second > 0 else 0.0
     now, first, times = 0.0, True, []
-    for frame in frames:
-        if _is_delta(_payload(frame)):
+    for delta in says:
+        if delta:
             now += spec.first_token_seconds if first else gap
             first = False
         times.append(now)
@@ -166,6 +173,7 @@ def _streamed(interaction: Interaction, source: str) -> RecordedChat | None:
         known[: len(frames)] if known else None,
         orjson.dumps(completion),
         streamed=True,
+        says=_says(frames),
     )
 
 
@@ -185,6 +193,7 @@ def _unstreamed(interaction: Interaction, source: str) -> RecordedChat | None:
         None,
         interaction.body,
         streamed=False,
+        says=_says(frames),
         usage_frame=usage,
     )
 

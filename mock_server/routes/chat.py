@@ -68,7 +68,12 @@ async def _replay(
     if not params.stream:
         await state.clock.sleep_until(now + recorded.finished_after(spec))
         return web.Response(body=recorded.completion_json(completion_id, now), content_type="application/json")
-    log = recorded.event_log(completion_id, now, spec, spec == base, params.include_usage)
+    # Only the pace counts: faults that end a response (fail, incomplete) leave a chat answer as they find it.
+    paced_as_recorded = (spec.first_token_seconds, spec.tokens_per_second) == (
+        base.first_token_seconds,
+        base.tokens_per_second,
+    )
+    log = recorded.event_log(completion_id, now, spec, paced_as_recorded, params.include_usage)
     return await send_events(request, log, 0, state.clock, filters=stream_filters(faults))
 
 
