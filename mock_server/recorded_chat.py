@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import orjson
 from vcr.request import Request
 
-from mock_server.cassette import Interaction
+from mock_server.cassette import CassetteError, Interaction
 from mock_server.event_log import EventLog
 from mock_server.sse import CHAT_DONE, data_frame
 from mock_server.timeline import TimelineSpec
@@ -138,15 +138,20 @@ def _paced(says: list[bool], spec: TimelineSpec) -> list[float]:
 
 
 def chat_answers_of(interactions: list[Interaction], source: str) -> list[RecordedChat]:
-    """One answer per chat create of the cassette that the upstream answered (status 200)."""
+    """One answer per chat create of the cassette that the upstream answered (status 200).
+
+    A chunk or completion of the wrong shape is a one-line CassetteError naming the interaction."""
     answers = []
     for index, interaction in enumerate(interactions):
         request = interaction.request
         if interaction.status != 200 or not is_chat_create(request.method, request.uri):
             continue
-        answer = _streamed(interaction, f"{source}#{index}") if interaction.is_event_stream else None
-        if answer is None and not interaction.is_event_stream:
-            answer = _unstreamed(interaction, f"{source}#{index}")
+        read = _streamed if interaction.is_event_stream else _unstreamed
+        try:
+            answer = read(interaction, f"{source}#{index}")
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
+            problem = f"interactions[{index}]: not a chat completion ({type(error).__name__}: {error})"
+            raise CassetteError(source, problem) from None
         if answer is not None:
             answers.append(answer)
     return answers
@@ -229,7 +234,7 @@ def _chunks_of(completion: dict[str, Any]) -> tuple[list[bytes], bytes | None]:
         for word in _WORD.findall(content) if isinstance(content, str) else ():
             frames.append(chunk(index, {"content": word}))
         for call_index, call in enumerate(message.get("tool_calls") or ()):
-            frames.append(chunk(index, {"tool_calls": [{"index": call_index, **call}]}))
+            frames.append(chunk(index, {"tool_calls": [{"index": call_index, **dict(call)}]}))
         frames.append(chunk(index, {}, choice.get("finish_reason") or "stop"))
     frames.append(CHAT_DONE)
     usage = completion.get("usage")
@@ -269,7 +274,9 @@ def _add_tool_call(calls: list[dict[str, Any]], piece: Any) -> None:
     if not isinstance(piece, dict):
         return
     index = piece.get("index", len(calls))
-    while len(calls) <= index:
+    if not isinstance(index, int) or not 0 <= index <= len(calls):
+        raise ValueError(f"tool call index {index!r} where {len(calls)} at most was due")
+    if index == len(calls):
         calls.append({"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
     call = calls[index]
     for key in ("id", "type"):

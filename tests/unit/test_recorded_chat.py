@@ -6,7 +6,7 @@ import orjson
 import pytest
 from vcr.request import Request
 
-from mock_server.cassette import Interaction, load_cassette
+from mock_server.cassette import CassetteError, Interaction, load_cassette
 from mock_server.errors import APIError
 from mock_server.playback import Recordings, Unmatched
 from mock_server.recorded_chat import RecordedChat, chat_answers_of
@@ -108,3 +108,12 @@ def test_chat_creates_match_chat_recordings_only() -> None:
     with pytest.raises(APIError) as raised:  # the same request to /v1/responses: no Responses recording
         recordings.match("POST", "http://127.0.0.1:9/v1/responses", {}, body)
     assert "hold no responses" in raised.value.message
+
+
+def test_a_chunk_of_the_wrong_shape_is_a_one_line_cassette_error() -> None:
+    far = _chunk({"tool_calls": [{"index": 10**9, "function": {"arguments": "{}"}}]})
+    with pytest.raises(CassetteError) as raised:
+        _stream(TEXT_FRAMES[0], far)
+    assert str(raised.value).startswith("s.yaml: interactions[0]: not a chat completion") and "\n" not in str(
+        raised.value
+    )
