@@ -28,12 +28,11 @@ from vcr.request import Request
 
 from mock_server.cassette import CassetteError, Interaction
 from mock_server.event_log import EventLog
-from mock_server.sse import CHAT_DONE, data_frame
+from mock_server.sse import CHAT_DONE, data_frame, frames_of, payload_of
 from mock_server.timeline import TimelineSpec
 
 __all__ = ["RecordedChat", "chat_answers_of", "is_chat_create"]
 
-_FRAME_END = re.compile(rb"\r?\n\r?\n")
 _CREATED = re.compile(rb'"created"\s*:\s*\d+')
 _WORD = re.compile(r"\s*\S+\s*|\s+")
 _FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
@@ -97,19 +96,8 @@ class RecordedChat:
         return _CREATED.sub(b'"created":%d' % int(created), raw, count=1)
 
 
-def _payload(frame: bytes) -> dict[str, Any] | None:
-    for line in frame.splitlines():
-        if line.startswith(b"data:") and line[5:].strip() != b"[DONE]":
-            try:
-                value = orjson.loads(line[5:].strip())
-            except orjson.JSONDecodeError:
-                return None
-            return value if isinstance(value, dict) else None
-    return None
-
-
 def _says(frames: list[bytes]) -> tuple[bool, ...]:
-    return tuple(_is_delta(_payload(frame)) for frame in frames)
+    return tuple(_is_delta(payload_of(frame)) for frame in frames)
 
 
 def _is_delta(payload: dict[str, Any] | None) -> bool:
@@ -158,11 +146,8 @@ def chat_answers_of(interactions: list[Interaction], source: str) -> list[Record
 
 
 def _streamed(interaction: Interaction, source: str) -> RecordedChat | None:
-    frames, start = [], 0
-    for found in _FRAME_END.finditer(interaction.body):
-        frames.append(interaction.body[start : found.end()])
-        start = found.end()
-    chunks = [payload for payload in map(_payload, frames) if payload is not None]
+    frames = frames_of(interaction.body)
+    chunks = [payload for payload in map(payload_of, frames) if payload is not None]
     if not chunks:
         return None
     if not frames[-1].rstrip().endswith(b"[DONE]"):
