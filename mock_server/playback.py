@@ -23,7 +23,7 @@ from mock_server.errors import APIError
 from mock_server.recorded import RecordedAnswer, answers_of, input_text
 from mock_server.recorded_chat import RecordedChat, chat_answers_of
 
-__all__ = ["MATCHERS", "Recordings", "Unmatched", "decode_match_on", "decode_unmatched"]
+__all__ = ["MATCHERS", "Recorded", "Recordings", "Unmatched", "decode_match_on", "decode_unmatched"]
 
 
 class Unmatched(str, Enum):  # noqa: UP042 - as vcrpy's RecordMode: str() of a member is its name
@@ -68,14 +68,16 @@ def decode_match_on(names: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-class _Recorded(Protocol):
+class Recorded(Protocol):
+    """What matching needs of a recorded answer, a Responses one or a chat one."""
+
     @property
     def source(self) -> str: ...
     @property
     def request(self) -> Request: ...
 
 
-_Answer = TypeVar("_Answer", bound=_Recorded)
+_Answer = TypeVar("_Answer", bound=Recorded)
 
 
 class Recordings:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import orjson
 from aiohttp import web
 
 from mock_server.exchange import journal_entry, json_body
+from mock_server.playback import Recorded
 
-
-class _Recorded(Protocol):
-    @property
-    def source(self) -> str: ...
-
-
-_Answer = TypeVar("_Answer", bound=_Recorded)
+_Answer = TypeVar("_Answer", bound=Recorded)
 
 
 def json_response(payload: object, status: int = 200) -> web.Response:
