@@ -34,7 +34,12 @@ PIDS = re.compile(rb"pids ([\d ]+)\)")
 
 
 class ServeStartError(RuntimeError):
-    """The server exited or printed no URL in time: the message holds its command line and stderr's tail."""
+    """The server exited or printed no URL in time: one line naming its command line and stderr's last line
+    (`bgr bench` shows it as its error), with more of stderr in `stderr_tail`."""
+
+    def __init__(self, message: str, stderr_tail: str) -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,8 @@ def serve_announcing(
         if banner is None:
             status = f"exited with {process.returncode}" if process.poll() is not None else "printed no URL"
             tail = stderr_path.read_text(errors="replace")[-2000:]
-            raise ServeStartError(f"{' '.join(argv)} {status} within {start_seconds:g} s\n{tail}")
+            last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "nothing on stderr")
+            raise ServeStartError(f"{' '.join(argv)} {status} within {start_seconds:g} s: {last}", tail)
         line, url, pids = banner
         yield ServeProcess(process, url, pids, line, stderr_path)
     finally:
