@@ -71,8 +71,9 @@ class ServerProcess:
             ready_write = -1
             assert self._process.stdin is not None
             payload = pickle.dumps((self.config, self.clock.anchor))
-            self._process.stdin.write(_LENGTH.pack(len(payload)) + payload)
-            self._process.stdin.flush()
+            with contextlib.suppress(BrokenPipeError):  # a child that died at once: the ready pipe says how
+                self._process.stdin.write(_LENGTH.pack(len(payload)) + payload)
+                self._process.stdin.flush()
             await_ready(ready_read, 1)
         except FleetError as error:
             self.stop()
