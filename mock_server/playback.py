@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Any, Protocol, TypeVar
-
-from vcr.config import VCR
-from vcr.matchers import get_matchers_results
-from vcr.request import Request
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mock_server.cassette import load_cassette
 from mock_server.config import DEFAULT_MATCH_ON
@@ -23,7 +20,10 @@ from mock_server.errors import APIError
 from mock_server.recorded import RecordedAnswer, answers_of, input_text
 from mock_server.recorded_chat import RecordedChat, chat_answers_of
 
-__all__ = ["MATCHERS", "Recorded", "Recordings", "Unmatched", "decode_match_on", "decode_unmatched"]
+if TYPE_CHECKING:
+    from vcr.request import Request  # vcrpy is imported where it is used: see mock_server.cassette
+
+__all__ = ["Recorded", "Recordings", "Unmatched", "decode_match_on", "decode_unmatched", "matchers"]
 
 
 class Unmatched(str, Enum):  # noqa: UP042 - as vcrpy's RecordMode: str() of a member is its name
@@ -54,15 +54,20 @@ def input(r1: Request, r2: Request) -> None:
         raise AssertionError(f"input {new_text[:80]!r} does not begin with the recorded {old_text[:80]!r}")
 
 
-MATCHERS: dict[str, Callable[[Request, Request], Any]] = {**VCR().matchers, "input": input}
-"""vcrpy's matchers by their names, and bgr's `input`."""
+@cache
+def matchers() -> dict[str, Callable[[Request, Request], Any]]:
+    """vcrpy's matchers by their names, and bgr's `input`."""
+    from vcr.config import VCR
+
+    return {**VCR().matchers, "input": input}
 
 
 def decode_match_on(names: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(names)
+    known = matchers()
     for name in chosen:
-        if name not in MATCHERS:
-            raise ValueError(f"unknown matcher {name!r}; expected some of {', '.join(sorted(MATCHERS))}")
+        if name not in known:
+            raise ValueError(f"unknown matcher {name!r}; expected some of {', '.join(sorted(known))}")
     if not chosen:
         raise ValueError("at least one matcher is needed")
     return chosen
@@ -94,7 +99,7 @@ class Recordings:
         self.chats = list(chats)
         self.match_on = decode_match_on(match_on)
         self.unmatched = unmatched
-        self._matchers = [MATCHERS[name] for name in self.match_on]
+        self._matchers = [matchers()[name] for name in self.match_on]
         self._plays = [0] * len(self.answers)
         self._chat_plays = [0] * len(self.chats)
 
@@ -110,13 +115,19 @@ class Recordings:
 
         No match in `error` mode raises the envelope naming the closest recording and what differed.
         """
+        from vcr.request import Request
+
         return self._match(self.answers, self._plays, "responses", Request(method, url, body, headers))
 
     def match_chat(self, method: str, url: str, headers: dict[str, str], body: bytes) -> RecordedChat | None:
         """As `match`, among the recorded chat completions."""
+        from vcr.request import Request
+
         return self._match(self.chats, self._chat_plays, "chat completions", Request(method, url, body, headers))
 
     def _match(self, answers: list[_Answer], plays: list[int], kind: str, request: Request) -> _Answer | None:
+        from vcr.matchers import get_matchers_results
+
         best: tuple[int, _Answer, list[tuple[str, str]]] | None = None
         chosen: int | None = None
         for index, answer in enumerate(answers):

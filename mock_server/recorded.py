@@ -24,11 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import orjson
-from vcr.request import Request
 
 from mock_server.cassette import Interaction, load_cassette
 from mock_server.event_log import EventLog
@@ -37,6 +36,9 @@ from mock_server.sse import frames_of as _frames_of
 from mock_server.sse import payload_of as _payload
 from mock_server.store import Recipe
 from mock_server.timeline import Outcome, Timeline, TimelineSpec
+
+if TYPE_CHECKING:
+    from vcr.request import Request  # imported where one is made: see mock_server.cassette
 
 __all__ = [
     "TERMINAL_EVENTS",
@@ -118,6 +120,8 @@ class RecordedAnswer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecordedAnswer:
+        from vcr.request import Request
+
         request = data["request"]
         return cls(
             source=data["source"],

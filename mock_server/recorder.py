@@ -17,7 +17,6 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from vcr.request import Request
 
 from mock_server.cassette import Interaction, write_cassette
 
@@ -139,6 +138,8 @@ class RecordingProxy:
                 response_headers.setdefault(str(name), []).append(str(value))
             status, reason = upstream.status, upstream.reason or ""
         recorded_body = b"".join(chunks)
+        from vcr.request import Request  # vcrpy only where a cassette is made: see mock_server.cassette
+
         interaction = Interaction(
             request=Request(
                 request.method, str(request.url), body, {str(k): str(v) for k, v in request.headers.items()}

@@ -159,13 +159,15 @@ class ServerThread:
 GC_GEN0_THRESHOLD = 50_000
 
 
-async def serve_until_stopped(server: MockServer, announce: Callable[[str], object] = print) -> None:
-    """Serve until SIGINT or SIGTERM, as a process of its own (`bgr serve`) does."""
+async def serve_until_stopped(
+    server: MockServer, announce: Callable[[str], object] = print, stop: asyncio.Event | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM, as a process of its own (`bgr serve`) does; or until `stop` is set."""
     # A serving process owns its heap: the store holds many small long-lived objects, which the
     # default GC thresholds rescan over and over; what exists before serving is frozen out of it.
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import NoReturn
 
+from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.redis_address import SCHEME as REDIS_SCHEME
 from mock_server.redis_address import StoreUnavailable
@@ -70,10 +71,10 @@ def serve_workers(
             pid = os.fork()
             if pid == 0:
                 os.close(ready_read)
-                _run_worker(config, listener, rules, ready_write)
+                run_worker(config, listener, ready_write, rules)
             children.append(pid)
         os.close(ready_write)
-        _await_ready(ready_read, workers)
+        await_ready(ready_read, workers)
         bound_host, bound_port = listener.getsockname()[:2]
         url = f"http://{bound_host}:{bound_port}"
         pids = " ".join(map(str, children))
@@ -90,12 +91,24 @@ def serve_workers(
         _stop(children)
 
 
-def _run_worker(config: ServerConfig, listener: socket.socket, rules: list[Rule] | None, ready: int) -> NoReturn:
+def run_worker(
+    config: ServerConfig,
+    listener: socket.socket,
+    ready: int,
+    rules: list[Rule] | None = None,
+    clock: Clock | None = None,
+    parent: int | None = None,
+) -> NoReturn:
+    """Serve `listener` in this process, say `ready` (or `error ...`) on the pipe `ready`, and exit when stopped.
+
+    Stopped by SIGINT or SIGTERM; with `parent` (the read end of a pipe the parent holds open) also when that
+    pipe closes, as it does when the parent dies. `clock`: the parent's clock, carried on here.
+    """
     code = 0
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
-        asyncio.run(_serve(MockServer(config, rules=rules, sock=listener), ready))
+        asyncio.run(_serve(MockServer(config, rules=rules, clock=clock, sock=listener), ready, parent))
     except BaseException as error:  # whatever it is, a worker must never return into the parent's code
         said = str(error) if isinstance(error, StoreUnavailable | OSError | ValueError) else repr(error)
         os.write(ready, b"error " + said.replace("\n", " ").encode()[:2000] + b"\n")
@@ -104,16 +117,19 @@ def _run_worker(config: ServerConfig, listener: socket.socket, rules: list[Rule]
         os._exit(code)
 
 
-async def _serve(server: MockServer, ready: int) -> None:
+async def _serve(server: MockServer, ready: int, parent: int | None) -> None:
     if server.config.store.startswith(REDIS_SCHEME):
         from mock_server.redis_store import RedisResponseStore
 
         assert isinstance(server.state.store, RedisResponseStore)
         await server.state.store.start_following()
-    await serve_until_stopped(server, lambda _line: os.write(ready, b"ready\n"))
+    stop = asyncio.Event()
+    if parent is not None:
+        asyncio.get_running_loop().add_reader(parent, lambda: os.read(parent, 4096) or stop.set())
+    await serve_until_stopped(server, lambda _line: os.write(ready, b"ready\n"), stop)
 
 
-def _await_ready(ready: int, workers: int) -> None:
+def await_ready(ready: int, workers: int) -> None:
     """Every worker says `ready`, or the first error any says is the fleet's."""
     buffer, started = b"", 0
     deadline = time.monotonic() + START_TIMEOUT_SECONDS

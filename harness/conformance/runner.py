@@ -139,7 +139,7 @@ async def run_scenario(
     script = script_of(scenario)
     marker = f"[bgr:{scenario.id}:{_nonce(target.seed, str(scenario.id))}]"
     position = await admin.recent_position()
-    rule_ids = [await admin.add_rule(rule) for rule in bound_rules(scenario, marker)]
+    rule_ids = await admin.add_rules(bound_rules(scenario, marker))
     adapter = adapter_factory() if adapter_factory else make_adapter(settings.agent)
     tool = HarnessTool(target.clock)
     environment = AgentEnvironment(f"{target.url}/v1", "bgr-test-key", MODEL, target.clock, tool)
@@ -159,7 +159,7 @@ async def run_scenario(
     finally:
         with contextlib.suppress(Exception):
             await adapter.close()
-        await asyncio.gather(*(admin.delete_rule(rule_id) for rule_id in rule_ids))
+        await admin.delete_rules(rule_ids)
     # Other scenarios may be playing on the same mock: keep only this one's entries.
     foreign = response_id_in(FOREIGN_TOKEN) if any(step.kind == "foreign-token" for step in script.steps) else None
     handed_over = [foreign] if foreign else []

@@ -1,6 +1,7 @@
 """The mock a run talks to, and the run's one clock: started here, or an external bgr mock adopted.
 
-Both `bgr run` and `bgr fuzz` get their mock from `open_target`, the only place that starts one.
+Both `bgr run` and `bgr fuzz` get their mock from `open_target`, the only place that starts one (`bgr fuzz`'s
+in a process of its own).
 An external mock (`--base-url`) keeps its own seed and time scale; a run adopts them, since gaps
 measured on another scale would be blamed on the agent, or stops when the user asked for others.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from harness.conformance.mock_admin import admin_headers
 from mock_server import Clock, ServerConfig, ServerThread, Timing
 from mock_server.config import ADMIN_TOKEN_ENV
+from mock_server.server_process import ServerProcess
 
 __all__ = [
     "DEFAULT_SEED",
@@ -61,12 +63,19 @@ class Target:
 
 @contextlib.contextmanager
 def open_target(
-    base_url: str | None, seed: int | None, time_scale: float | None, cassettes: tuple[str, ...] = ()
+    base_url: str | None,
+    seed: int | None,
+    time_scale: float | None,
+    cassettes: tuple[str, ...] = (),
+    *,
+    own_process: bool = False,
 ) -> Iterator[Target]:
     """A mock on its own thread (seed and time scale as asked, else the defaults), or the one at `base_url`.
 
     `seed` or `time_scale` None: not asked for (the default, or what the external mock runs with).
     `cassettes`: recorded answers the mock serves to creates whose input begins with the recorded one.
+    `own_process`: the mock runs in a child process instead, on the same clock (`mock_server.server_process`),
+    for a run whose own Python work would otherwise compete with it for the interpreter lock.
     """
     if base_url is not None:
         if cassettes:
@@ -83,12 +92,16 @@ def open_target(
         cassettes=cassettes,
         match_on=CASSETTE_MATCH_ON,
     )
+    server: ServerThread | ServerProcess
     try:
-        server = ServerThread(config, clock=clock)
+        server = ServerProcess(config, clock=clock) if own_process else ServerThread(config, clock=clock)
+        server.start()
     except ValueError as error:  # a cassette that cannot be used: one line already
         raise TargetError(str(error)) from None
-    with server:
+    try:
         yield Target(server.url, config.seed, clock, external=False)
+    finally:
+        server.stop()
 
 
 def adopt(base_url: str, seed: int | None, time_scale: float | None) -> Target:

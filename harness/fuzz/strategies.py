@@ -107,17 +107,22 @@ def resume_plans(*, stale_resumes: bool = False) -> st.SearchStrategy[ResumePlan
 
 
 def _drop_rule() -> st.SearchStrategy[dict[str, Any]]:
+    # Every strategy is built here, once, not inside the draw: a strategy made anew on each draw is validated
+    # (and its function's source read) anew each time, which cost more CPU than the draw itself.
+    flags = st.booleans()
+    drop_bytes = {True: st.integers(0, STREAM_BYTES), False: st.integers(CREATED_FRAME_MAX_BYTES, STREAM_BYTES)}
+    drop_events = {True: st.integers(0, STREAM_EVENTS), False: st.integers(1, STREAM_EVENTS)}
+    times = st.integers(1, MAX_TIMES)
+
     @st.composite
     def draw_rule(draw: st.DrawFn) -> dict[str, Any]:
-        resumes_only = draw(st.booleans())
-        if draw(st.booleans()):
-            low = 0 if resumes_only else CREATED_FRAME_MAX_BYTES
-            fault: dict[str, Any] = {"type": "drop_after_bytes", "bytes": draw(st.integers(low, STREAM_BYTES))}
+        resumes_only = draw(flags)
+        if draw(flags):
+            fault: dict[str, Any] = {"type": "drop_after_bytes", "bytes": draw(drop_bytes[resumes_only])}
         else:
-            low = 0 if resumes_only else 1
-            fault = {"type": "drop_after_events", "events": draw(st.integers(low, STREAM_EVENTS))}
+            fault = {"type": "drop_after_events", "events": draw(drop_events[resumes_only])}
         rule: dict[str, Any] = {"match": {"method": "GET"}} if resumes_only else {}
-        return {**rule, "times": draw(st.integers(1, MAX_TIMES)), "faults": [fault]}
+        return {**rule, "times": draw(times), "faults": [fault]}
 
     return draw_rule()
 
@@ -166,12 +171,16 @@ def scenario_data(*, stale_resumes: bool = False) -> st.SearchStrategy[dict[str,
     # Hypothesis shrinks towards the shortest, then smallest, sequence of choices, so what is drawn first
     # matters most: the faults, then the resumes, then the caller's first cut. A cut with no fault is
     # simpler than a drop, and a failure that needs no fault ends up with none.
+    rules_drawn = backend_rules()
+    resumes_drawn = st.lists(resume_plans(stale_resumes=stale_resumes), max_size=MAX_RESUMES)
+    # A number, not an option: shrinking can then trade a drop for a cut at the same place.
+    start_cuts = st.integers(1, STREAM_EVENTS + UNCUT_SPAN)
+
     @st.composite
     def draw_scenario(draw: st.DrawFn) -> dict[str, Any]:
-        rules = draw(backend_rules())
-        resumes = draw(st.lists(resume_plans(stale_resumes=stale_resumes), max_size=MAX_RESUMES))
-        # A number, not an option: shrinking can then trade a drop for a cut at the same place.
-        start_cut = draw(st.integers(1, STREAM_EVENTS + UNCUT_SPAN))
+        rules = draw(rules_drawn)
+        resumes = draw(resumes_drawn)
+        start_cut = draw(start_cuts)
         return fuzz_scenario(start_cut if start_cut < STREAM_EVENTS else None, resumes, rules)
 
     return draw_scenario()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 
@@ -62,8 +64,9 @@ Pace = Annotated[float, Range(SLOWEST_TOKENS_PER_SECOND, FASTEST_TOKENS_PER_SECO
 Text = Annotated[str, Range(1, 1_000)]
 
 
-def ranges_of(cls: type[Fault]) -> dict[str, Range]:
-    """Each parameter of a fault with its range."""
+@functools.cache
+def ranges_of(cls: type[Fault]) -> Mapping[str, Range]:
+    """Each parameter of a fault with its range (once per class: every fault made checks them)."""
     hints = typing.get_type_hints(cls, include_extras=True)
     found: dict[str, Range] = {}
     for parameter in dataclasses.fields(cls):
@@ -71,7 +74,13 @@ def ranges_of(cls: type[Fault]) -> dict[str, Range]:
             for extra in getattr(option, "__metadata__", ()):
                 if isinstance(extra, Range):
                     found[parameter.name] = extra
-    return found
+    return types.MappingProxyType(found)
+
+
+@functools.cache
+def _plain_hints(cls: type[Fault]) -> Mapping[str, Any]:
+    """A fault's parameter types, Annotated stripped (once per class: a mock decodes a rule per scenario)."""
+    return types.MappingProxyType(typing.get_type_hints(cls))
 
 
 def check_ranges(fault: Fault) -> None:
@@ -256,7 +265,7 @@ def decode_fault(data: Any, field: str = "fault") -> Fault:
         known = ", ".join(sorted(FAULT_TYPES))
         raise FaultSpecError(f"{field}.type", f"unknown fault {shown(name)}; known faults: {known}")
     cls = FAULT_TYPES[name]
-    hints = typing.get_type_hints(cls)
+    hints = _plain_hints(cls)
     ranges = ranges_of(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}

@@ -28,6 +28,7 @@ async def health(request: web.Request) -> web.Response:
             "seed": config.seed,
             "time_scale": config.time_scale,
             "pid": os.getpid(),  # which worker of a fleet answered
+            "rule_batches": True,  # POST several rules, DELETE several ids, in one request (older mocks: one each)
         }
     )
 
@@ -77,11 +78,19 @@ async def list_rules(request: web.Request) -> web.Response:
 
 
 async def add_rule(request: web.Request) -> web.Response:
+    """One rule, or `{"rules": [...]}`: several in one request, all decoded before any is added."""
+    body = json_body(request)
+    book = request.app[STATE].rules
     try:
-        rule = decode_rule(json_body(request))
+        if isinstance(body, dict) and set(body) == {"rules"}:
+            if not isinstance(body["rules"], list):
+                raise FaultSpecError("rules", "expected a list of rules")
+            rules = [decode_rule(item, f"rules[{i}]") for i, item in enumerate(body["rules"])]
+            return json_response({"rules": [book.add(rule).as_dict() for rule in rules]})
+        rule = decode_rule(body)
     except FaultSpecError as error:
         raise APIError(400, f"Invalid rule: {error}", param=error.field, code="invalid_rule") from None
-    return json_response(request.app[STATE].rules.add(rule).as_dict())
+    return json_response(book.add(rule).as_dict())
 
 
 async def clear_rules(request: web.Request) -> web.Response:
@@ -90,10 +99,17 @@ async def clear_rules(request: web.Request) -> web.Response:
 
 
 async def delete_rule(request: web.Request) -> web.Response:
-    rule_id = parse_index(request.match_info["rule_id"], "rule_id")
-    if not request.app[STATE].rules.remove(rule_id):
-        raise APIError(404, f"No rule with id '{request.match_info['rule_id'][:64]}'.", param="rule_id")
-    return json_response({"id": rule_id, "deleted": True})
+    """One id, or several joined by commas (`/_bgr/rules/3,4`): each that exists goes; 404 names one that did not."""
+    raw = request.match_info["rule_id"]
+    rule_ids = [parse_index(part, "rule_id") for part in raw.split(",")]
+    book = request.app[STATE].rules
+    missing = [rule_id for rule_id in rule_ids if not book.remove(rule_id)]
+    if missing:
+        shown_id = raw[:64] if len(rule_ids) == 1 else str(missing[0])
+        raise APIError(404, f"No rule with id '{shown_id}'.", param="rule_id")
+    if len(rule_ids) == 1:
+        return json_response({"id": rule_ids[0], "deleted": True})
+    return json_response({"ids": rule_ids, "deleted": True})
 
 
 def add_routes(app: web.Application) -> None:

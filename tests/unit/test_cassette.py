@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import orjson
 import pytest
@@ -10,14 +12,15 @@ import vcr
 from vcr.cassette import Cassette
 from vcr.request import Request
 
-from mock_server.cassette import CassetteError, Interaction, dump_cassette, load_cassette, write_cassette
+from mock_server.cassette import VCR_VERSION, CassetteError, Interaction, dump_cassette, load_cassette, write_cassette
 from mock_server.errors import APIError
-from mock_server.playback import MATCHERS, Recordings, Unmatched, decode_match_on, decode_unmatched
+from mock_server.playback import Recordings, Unmatched, decode_match_on, decode_unmatched, matchers
 from mock_server.recorded import answers_of, recorded_prompt
 from mock_server.scenario_file import ScenarioError, parse_scenario
 from mock_server.sse import parse_frames
 from mock_server.timeline import TimelineSpec
 from tests import cassettes
+from tests.paths import ROOT
 
 SECRETS = ("sk-test-secret-0123", "org-secret-77", "proj_secret_88", "session=secret-cookie", "srv-cookie-99")
 STREAM = (
@@ -57,7 +60,7 @@ def test_a_cassette_round_trips_bodies_byte_for_byte_with_its_times(tmp_path) ->
 def test_vcrpy_itself_loads_and_plays_a_cassette_bgr_wrote(tmp_path) -> None:
     path = tmp_path / "c.yaml"
     write_cassette(path, [_interaction(started=0.0, event_times=(0.1, 0.2))])
-    cassette = Cassette.load(path=str(path), match_on=[MATCHERS[name] for name in ("method", "path")])
+    cassette = Cassette.load(path=str(path), match_on=[matchers()[name] for name in ("method", "path")])
     assert len(cassette) == 1
     asked = Request("POST", "http://other:1/v1/responses", b"{}", {})
     assert cassette.can_play_response_for(asked)
@@ -156,12 +159,28 @@ def test_matching_names_the_closest_recording_and_what_differs(tmp_path) -> None
 
 def test_matcher_names_and_modes_are_validated() -> None:
     assert decode_match_on(["method", "query", "input"]) == ("method", "query", "input")
-    assert set(vcr.VCR().matchers) <= set(MATCHERS)
+    assert set(vcr.VCR().matchers) <= set(matchers())
     with pytest.raises(ValueError, match="unknown matcher 'bodyy'"):
         decode_match_on(["bodyy"])
     assert decode_unmatched("generate") is Unmatched.GENERATE
     with pytest.raises(ValueError, match="expected one of error, generate"):
         decode_unmatched("record")
+
+
+def test_cassettes_are_vcrpys_format_version() -> None:
+    from vcr.serialize import CASSETTE_FORMAT_VERSION
+
+    assert CASSETTE_FORMAT_VERSION == VCR_VERSION
+
+
+def test_a_mock_without_cassettes_never_imports_vcrpy() -> None:
+    """vcrpy loads every HTTP library it can patch: ~0.3 s of CPU each mock process (and bgr fuzz's) would pay."""
+    code = (
+        "import sys, mock_server.server_process, harness.fuzz.session, harness.commands.main; "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('vcr', 'botocore', 'requests')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 def test_a_scenario_names_cassettes_relative_to_itself(tmp_path) -> None:

@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from mock_server import scenario_file
 from mock_server.config import ServerConfig, Timing
 from mock_server.faults import FAULT_TYPES
 from mock_server.faults.drop_after_events import DropAfterEvents
@@ -161,6 +163,28 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
     error = error_of(write(tmp_path, "description: fine\nrules:\n  - faults: [\n    {type: slow}\n  oops: 1\n"))
     assert error.field == "syntax"
     assert error.line == 5
+
+
+def test_a_yaml_syntax_error_names_what_the_parser_met(tmp_path: Path) -> None:
+    # libyaml parses the files; its messages leave out the alias and the character, the pure-Python parser's say them.
+    alias = error_of(write(tmp_path, "description: &d fine\nid: *nowhere\n"))
+    assert (alias.line, alias.field) == (2, "syntax")
+    assert "'nowhere'" in alias.message
+    tab = error_of(write(tmp_path, "description: fine\n\tid: x\n"))
+    assert tab.field == "syntax"
+    assert "'\\t'" in tab.message
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*EXAMPLES, *sorted((ROOT / "scenarios").glob("*/*.yaml"))],
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
+def test_libyaml_and_the_pure_python_parser_decode_a_file_alike(path: Path) -> None:
+    fast = scenario_file._parse_yaml_with(scenario_file._FAST_LOADER, path.read_text(), str(path))
+    pure = scenario_file._parse_yaml_with(yaml.SafeLoader, path.read_text(), str(path))
+    assert fast[0] == pure[0]
+    assert scenario_file._yaml_line(fast[1], "rules[0].faults") == scenario_file._yaml_line(pure[1], "rules[0].faults")
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:

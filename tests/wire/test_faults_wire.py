@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
@@ -9,6 +10,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from harness.conformance.mock_admin import MockAdmin, MockAdminError
 from mock_server import ServerConfig, ServerThread
 from mock_server.rules import decode_rule
 from tests.conftest import FAST_BACKGROUND
@@ -183,6 +185,38 @@ def test_rules_over_the_admin_api(mock: ServerThread) -> None:
     assert bad.status == 400 and bad.json()["error"]["param"] == "rule.faults[0].jitter"
     assert send("DELETE", f"{mock.url}/_bgr/rules/1").status == 200
     assert send("DELETE", f"{mock.url}/_bgr/rules/1").status == 404
+
+
+def test_rules_in_batches_over_the_admin_api(mock: ServerThread) -> None:
+    """Several rules in one POST (all decoded before any is added), several ids in one DELETE."""
+    assert send("GET", f"{mock.url}/_bgr/health").json()["rule_batches"] is True
+    slow = {"faults": [{"type": "slow", "first_token_seconds": 0.01}]}
+    added = send("POST", f"{mock.url}/_bgr/rules", json_body={"rules": [slow, {"name": "two", **slow}]}).json()
+    assert [rule["id"] for rule in added["rules"]] == [1, 2] and added["rules"][1]["name"] == "two"
+    bad = send("POST", f"{mock.url}/_bgr/rules", json_body={"rules": [slow, {"faults": [{"type": "nope"}]}]})
+    assert bad.status == 400 and bad.json()["error"]["param"] == "rules[1].faults[0].type"
+    assert send("POST", f"{mock.url}/_bgr/rules", json_body={"rules": slow}).json()["error"]["param"] == "rules"
+    assert [rule["id"] for rule in send("GET", f"{mock.url}/_bgr/rules").json()["rules"]] == [1, 2]
+    assert send("DELETE", f"{mock.url}/_bgr/rules/1,2").json() == {"ids": [1, 2], "deleted": True}
+    assert send("GET", f"{mock.url}/_bgr/rules").json()["rules"] == []
+    send("POST", f"{mock.url}/_bgr/rules", json_body=slow)
+    missing = send("DELETE", f"{mock.url}/_bgr/rules/3,9")
+    assert missing.status == 404 and "'9'" in missing.json()["error"]["message"]
+    assert send("GET", f"{mock.url}/_bgr/rules").json()["rules"] == []  # the one that existed went
+    assert send("DELETE", f"{mock.url}/_bgr/rules/3,x").status == 400
+
+
+async def test_the_harness_adds_and_removes_a_scenarios_rules_together(mock: ServerThread) -> None:
+    rules = [decode_rule({"name": name, "faults": [{"type": "slow", "first_token_seconds": 0.01}]}) for name in "abc"]
+    async with MockAdmin(mock.url) as admin:
+        ids = await admin.add_rules(rules)
+        held = await asyncio.to_thread(lambda: mock.call(lambda: mock.server.state.rules.rules()))
+        assert [(rule.id, rule.name) for rule in held] == list(zip(ids, "abc", strict=True))
+        (single,) = await admin.add_rules(rules[:1])
+        await admin.delete_rules([*ids, single])
+        assert await asyncio.to_thread(lambda: mock.call(lambda: mock.server.state.rules.rules())) == []
+        with pytest.raises(MockAdminError, match="404"):
+            await admin.delete_rules(ids[:2])
 
 
 def test_bad_fault_header_is_400(mock: ServerThread) -> None:
