@@ -18,13 +18,13 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 import orjson
-from vcr.request import Request
-from vcr.serialize import CASSETTE_FORMAT_VERSION
-from vcr.serializers import compat, yamlserializer
+
+if TYPE_CHECKING:  # vcrpy is imported where a cassette is read or written: it takes ~0.2 s, for every `bgr run`
+    from vcr.request import Request
 
 __all__ = [
     "BGR_VERSION",
@@ -38,8 +38,8 @@ __all__ = [
     "write_cassette",
 ]
 
-VCR_VERSION = CASSETTE_FORMAT_VERSION
-"""vcrpy's `version` key: the only one vcrpy reads."""
+VCR_VERSION = 1
+"""vcrpy's `version` key, its `CASSETTE_FORMAT_VERSION` (a test compares them): the only one vcrpy reads."""
 BGR_VERSION = 1
 """The version of bgr's extension (`bgr.version` at the top of the file)."""
 EXTENSION = "bgr"
@@ -93,6 +93,8 @@ class Interaction:
         return self.content_type.startswith("text/event-stream")
 
     def as_dict(self) -> dict[str, Any]:
+        from vcr.serializers import compat
+
         request = self.request._to_dict()
         request["headers"] = without_secrets(request["headers"])
         request["uri"] = _without_secret_query(request["uri"])
@@ -130,6 +132,8 @@ def _without_secret_query(uri: str) -> str:
 
 def dump_cassette(interactions: Iterable[Interaction]) -> str:
     """The text of a cassette, through vcrpy's serializer."""
+    from vcr.serializers import yamlserializer
+
     data = {
         "interactions": [interaction.as_dict() for interaction in interactions],
         "version": VCR_VERSION,
@@ -154,6 +158,8 @@ def write_cassette(path: str | os.PathLike[str], interactions: Iterable[Interact
 
 def load_cassette(path: str | os.PathLike[str]) -> list[Interaction]:
     """Every interaction of a vcrpy cassette; any problem is a one-line CassetteError."""
+    from vcr.serializers import yamlserializer
+
     name = os.fspath(path)
     try:
         text = Path(name).read_text(encoding="utf-8")
@@ -184,6 +190,8 @@ def load_cassette(path: str | os.PathLike[str]) -> list[Interaction]:
 
 
 def _interaction(item: dict[str, Any]) -> Interaction:
+    from vcr.request import Request
+
     request, response = item["request"], item["response"]
     headers = request.get("headers") or {}
     recorded = Request(request["method"], request["uri"], _body_of(request), headers)

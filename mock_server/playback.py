@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Any
-
-from vcr.config import VCR
-from vcr.matchers import get_matchers_results
-from vcr.request import Request
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from mock_server.cassette import load_cassette
 from mock_server.config import DEFAULT_MATCH_ON
 from mock_server.errors import APIError
 from mock_server.recorded import RecordedAnswer, answers_of, input_text
 
-__all__ = ["MATCHERS", "Recordings", "Unmatched", "decode_match_on", "decode_unmatched"]
+if TYPE_CHECKING:  # vcrpy is imported once a matcher is needed: it takes ~0.2 s, for every `bgr run`
+    from vcr.request import Request
+
+__all__ = ["Recordings", "Unmatched", "decode_match_on", "decode_unmatched", "matchers"]
 
 
 class Unmatched(str, Enum):  # noqa: UP042 - as vcrpy's RecordMode: str() of a member is its name
@@ -52,15 +52,20 @@ def input(r1: Request, r2: Request) -> None:
         raise AssertionError(f"input {new_text[:80]!r} does not begin with the recorded {old_text[:80]!r}")
 
 
-MATCHERS: dict[str, Callable[[Request, Request], Any]] = {**VCR().matchers, "input": input}
-"""vcrpy's matchers by their names, and bgr's `input`."""
+@cache
+def matchers() -> dict[str, Callable[[Request, Request], Any]]:
+    """vcrpy's matchers by their names, and bgr's `input`."""
+    from vcr.config import VCR
+
+    return {**VCR().matchers, "input": input}
 
 
 def decode_match_on(names: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(names)
+    known = matchers()
     for name in chosen:
-        if name not in MATCHERS:
-            raise ValueError(f"unknown matcher {name!r}; expected some of {', '.join(sorted(MATCHERS))}")
+        if name not in known:
+            raise ValueError(f"unknown matcher {name!r}; expected some of {', '.join(sorted(known))}")
     if not chosen:
         raise ValueError("at least one matcher is needed")
     return chosen
@@ -78,7 +83,7 @@ class Recordings:
         self.answers = list(answers)
         self.match_on = decode_match_on(match_on)
         self.unmatched = unmatched
-        self._matchers = [MATCHERS[name] for name in self.match_on]
+        self._matchers = [matchers()[name] for name in self.match_on]
         self._plays = [0] * len(self.answers)
 
     @classmethod
@@ -91,6 +96,9 @@ class Recordings:
 
         No match in `error` mode raises the envelope naming the closest recording and what differed.
         """
+        from vcr.matchers import get_matchers_results
+        from vcr.request import Request
+
         request = Request(method, url, body, headers)
         best: tuple[int, RecordedAnswer, list[tuple[str, str]]] | None = None
         chosen: int | None = None

@@ -24,17 +24,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import orjson
-from vcr.request import Request
 
 from mock_server.cassette import Interaction, load_cassette
 from mock_server.event_log import EventLog
 from mock_server.sse import event_frame
 from mock_server.store import Recipe
 from mock_server.timeline import Outcome, Timeline, TimelineSpec
+
+if TYPE_CHECKING:  # vcrpy is imported only where a cassette is read (mock_server/cassette.py)
+    from vcr.request import Request
 
 __all__ = [
     "TERMINAL_EVENTS",
@@ -115,6 +117,8 @@ class RecordedAnswer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecordedAnswer:
+        from vcr.request import Request
+
         request = data["request"]
         return cls(
             source=data["source"],
