@@ -32,6 +32,9 @@ MULTIBYTE_EVERY = 8
 _SPACED = [" " + word for word in _WORDS]
 _SPACED_MULTIBYTE = [" " + word for word in _MULTIBYTE]
 # No word holds a %: compiled scripts (timeline.py) use % for their slots and check only the request's text.
+_WORD_OF_BYTE = tuple(_SPACED[byte % len(_SPACED)] for byte in range(256))
+_MULTIBYTE_OF_BYTE = tuple(_SPACED_MULTIBYTE[byte % len(_SPACED_MULTIBYTE)] for byte in range(256))
+"""The token a hash byte picks, looked up rather than computed: a new prompt's answer is 64 lookups."""
 _DIGEST_BYTES = 64
 
 
@@ -42,15 +45,15 @@ def answer_tokens(seed: int, model: str, input_text: str, instructions: str | No
     deterministic across Python versions and much cheaper than seeding a `random.Random`.
     """
     key = f"{seed}\x00{model}\x00{instructions or ''}\x00{input_text}".encode()
-    stream = b"".join(
-        hashlib.blake2b(key, digest_size=_DIGEST_BYTES, salt=block.to_bytes(16, "big")).digest()
-        for block in range(-(-length // _DIGEST_BYTES))
-    )
-    size = len(_SPACED)
-    tokens = [
-        _SPACED_MULTIBYTE[byte % len(_SPACED_MULTIBYTE)] if index % MULTIBYTE_EVERY == 3 else _SPACED[byte % size]
-        for index, byte in enumerate(stream[:length])
-    ]
+    if length <= _DIGEST_BYTES:
+        picked = hashlib.blake2b(key, digest_size=_DIGEST_BYTES, salt=bytes(16)).digest()[:length]
+    else:
+        picked = b"".join(
+            hashlib.blake2b(key, digest_size=_DIGEST_BYTES, salt=block.to_bytes(16, "big")).digest()
+            for block in range(-(-length // _DIGEST_BYTES))
+        )[:length]
+    tokens = list(map(_WORD_OF_BYTE.__getitem__, picked))
+    tokens[3::MULTIBYTE_EVERY] = map(_MULTIBYTE_OF_BYTE.__getitem__, picked[3::MULTIBYTE_EVERY])
     tokens[0] = tokens[0][1:].capitalize()
     tokens[-1] += "."
     return tokens

@@ -32,6 +32,8 @@ import orjson
 from mock_server.cassette import Interaction, load_cassette
 from mock_server.event_log import EventLog
 from mock_server.sse import event_frame
+from mock_server.sse import frames_of as _frames_of
+from mock_server.sse import payload_of as _payload
 from mock_server.store import Recipe
 from mock_server.timeline import Outcome, Timeline, TimelineSpec
 
@@ -55,7 +57,7 @@ _WORD = re.compile(r"\s*\S+\s*|\s+")
 
 
 def _input_text(body: Any) -> str:
-    value = body.get("input") if isinstance(body, dict) else None
+    value = body.get("input", body.get("messages")) if isinstance(body, dict) else None  # Responses, or chat
     if isinstance(value, str):
         return value
     texts: list[str] = []
@@ -76,7 +78,8 @@ def _json_of(request: Request) -> Any:
 
 
 def input_text(request: Request) -> str:
-    """The text of a create's input (a string, or the texts of its messages), joined by newlines."""
+    """The text of a create's input (a string, or the texts of its messages; a chat create's `messages`),
+    joined by newlines."""
     return _input_text(_json_of(request))
 
 
@@ -200,17 +203,6 @@ def _event_type(frame: bytes) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def _payload(frame: bytes) -> dict[str, Any] | None:
-    for line in frame.splitlines():
-        if line.startswith(b"data:"):
-            try:
-                value = orjson.loads(line[5:].strip())
-            except orjson.JSONDecodeError:
-                return None
-            return value if isinstance(value, dict) else None
-    return None
-
-
 def _text(frames: Sequence[bytes], kinds: Sequence[str | None]) -> str:
     pieces = []
     for frame, kind in zip(frames, kinds, strict=True):
@@ -259,15 +251,6 @@ def _amended_frame(frame: bytes) -> bytes:
         return frame
     head = frame[: frame.index(b"data:")]
     return head + b"data: " + orjson.dumps(payload) + frame[len(frame.rstrip(b"\r\n")) :]
-
-
-def _frames_of(body: bytes) -> list[bytes]:
-    """SSE frames, each with its blank line; CRLF streams are kept as they are."""
-    frames, start = [], 0
-    for found in re.finditer(rb"\r?\n\r?\n", body):
-        frames.append(body[start : found.end()])
-        start = found.end()
-    return frames
 
 
 @dataclass(slots=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
 CHAT_DONE = b"data: [DONE]\n\n"
+_FRAME_END = re.compile(rb"\r?\n\r?\n")
 _TOKEN_JSON: dict[str, bytes] = {}
 _TOKEN_JSON_KEPT = 4096
 """Answer words repeat (a small vocabulary); a bound all the same, in case answers stop being words."""
@@ -20,6 +22,27 @@ def event_frame(payload: dict[str, Any]) -> bytes:
 def data_frame(payload: dict[str, Any]) -> bytes:
     """A Chat Completions chunk: a `data:` line only."""
     return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+def frames_of(body: bytes) -> list[bytes]:
+    """A recorded stream's frames, each with its blank line; CRLF streams are kept as they are."""
+    frames, start = [], 0
+    for found in _FRAME_END.finditer(body):
+        frames.append(body[start : found.end()])
+        start = found.end()
+    return frames
+
+
+def payload_of(frame: bytes) -> dict[str, Any] | None:
+    """A frame's `data:` JSON object; None for anything else (`[DONE]`, a malformed or missing payload)."""
+    for line in frame.splitlines():
+        if line.startswith(b"data:"):
+            try:
+                value = orjson.loads(line[5:].strip())
+            except orjson.JSONDecodeError:
+                return None
+            return value if isinstance(value, dict) else None
+    return None
 
 
 def parse_frames(raw: bytes) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gc
 import time
 from pathlib import Path
@@ -126,8 +127,8 @@ def run_command(
         paths = write_reports(result, report_dir)
         console.print("reports: " + ", ".join(str(path) for path in paths.values()))
     # The interpreter's last collection would sweep every object of the run on the way out (~0.1 s): frozen
-    # objects are left to the process's end.
-    gc.freeze()
+    # objects are left to the process's end. At exit only, so that a process that runs on (a test) is untouched.
+    atexit.register(gc.freeze)
     raise SystemExit(0 if result.passed else 1)
 
 

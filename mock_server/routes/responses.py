@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import zlib
 
-import orjson
 from aiohttp import web
 
 from mock_server.conversation import continue_conversation
@@ -15,7 +14,7 @@ from mock_server.fault_engine import engage, shaped_spec, stream_filters
 from mock_server.faults import Fault
 from mock_server.params import ResponseParams, parse_cursor, parse_flag, parse_response_params
 from mock_server.recorded import RecordedAnswer, RecordedRecipe
-from mock_server.routes import json_bytes_response, json_response
+from mock_server.routes import json_bytes_response, json_response, recording_for
 from mock_server.rules import RequestFacts
 from mock_server.state import STATE, MockState
 from mock_server.store import Recipe, StoredResponse
@@ -30,7 +29,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         request.method, request.path, params.model, params.input_text, params.stream, params.background, creates=True
     )
     faults = await engage(request, state, facts)
-    answer = None if state.recordings is None else _recording_for(request, state)
+    answer = None if state.recordings is None else recording_for(request, state.recordings.match)
     recipe = (
         _generated_recipe(state, params, faults) if answer is None else _recorded_recipe(state, params, faults, answer)
     )
@@ -59,16 +58,6 @@ def _generated_recipe(state: MockState, params: ResponseParams, faults: tuple[Fa
         if deltas != length:
             script = dataclasses.replace(script, spec=shaped_spec(base, faults, deltas, jitter_seed))
     return Recipe(id=response_id, item_id=state.ids.next("msg_"), created_at=state.clock.now(), script=script)
-
-
-def _recording_for(request: web.Request, state: MockState) -> RecordedAnswer | None:
-    assert state.recordings is not None
-    # The body was parsed as JSON whatever its header said: vcrpy's body matcher compares it as JSON then.
-    headers = {**request.headers, "Content-Type": "application/json"}
-    answer = state.recordings.match(request.method, str(request.url), headers, orjson.dumps(json_body(request)))
-    if answer is not None:
-        journal_entry(request).notes.append(f"answered by the recording {answer.source}")
-    return answer
 
 
 def _recorded_recipe(

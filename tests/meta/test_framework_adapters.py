@@ -1,6 +1,8 @@
 """Each real framework's adapter through the harness: what it does still matches its published report.
 
-The smoke test (every push) runs each adapter through one scenario that streams, is cut and resumes;
+The smoke tests (every push) run each adapter through one scenario that streams, is cut and resumes,
+and one whose streamed tool call is cut inside its arguments (the framework's tool loop, or the one its
+users write, must run the harness's tool once);
 the `matrix` tests (`pytest -m matrix`) run every suite, and the litellm proxy, whose start takes
 seconds and whose dependencies are not in the `test` extra. Either way a verdict that differs from
 the published `reports/<folder>/results.json` fails: the matrix must be regenerated (`bgr run ...
@@ -16,6 +18,7 @@ import pytest
 
 from harness.conformance.adapters.openai_node import NODE_AGENT_DIR
 from harness.conformance.baseline import load_baseline
+from harness.conformance.history import History
 from harness.conformance.reports.expected_failures import FILE_NAME
 from harness.conformance.results import RunResult
 from harness.conformance.runner import RunSettings, run
@@ -25,6 +28,7 @@ from tests.paths import ROOT
 
 SCENARIOS = {str(scenario.id): scenario for scenario in discover()}
 SMOKE_SCENARIO = "stream-cut-and-resume"
+TOOL_SCENARIO = "tool-call-cut-in-arguments"
 FRAMEWORKS = {"pydantic-ai": "pydantic-ai", "litellm": "litellm", "openai-node": "openai-node"}
 """`--agent` name -> folder of its published report."""
 PROXY = {"litellm-proxy": "litellm-proxy"}
@@ -62,16 +66,31 @@ def compare(result: RunResult, report: dict[str, Any], scenario_ids: list[str]) 
     assert result.passed, "with the published expected failures, as in a framework's CI"
 
 
-@pytest.mark.parametrize(("agent", "folder"), FRAMEWORKS.items())
-async def test_each_framework_streams_is_cut_and_resumes_as_its_report_says(agent: str, folder: str) -> None:
+async def smoke(agent: str, folder: str, scenario_id: str) -> tuple[RunResult, History]:
+    """One scenario through the framework, with the verdicts its report publishes."""
     if agent == "openai-node":
         ensure_node_packages(NODE_AGENT_DIR)
-    result, report = await run_as_published(agent, folder, [SMOKE_SCENARIO])
-    compare(result, report, [SMOKE_SCENARIO])
+    result, report = await run_as_published(agent, folder, [scenario_id])
+    compare(result, report, [scenario_id])
     (scenario,) = result.scenarios
     assert scenario.history is not None
-    assert [call.step for call in scenario.history.calls] == ["start", "resume"]
+    return result, scenario.history
+
+
+@pytest.mark.parametrize(("agent", "folder"), FRAMEWORKS.items())
+async def test_each_framework_streams_is_cut_and_resumes_as_its_report_says(agent: str, folder: str) -> None:
+    result, history = await smoke(agent, folder, SMOKE_SCENARIO)
+    assert [call.step for call in history.calls] == ["start", "resume"]
     assert result.extra["versions"], "the run records which versions it judged"
+
+
+@pytest.mark.parametrize(("agent", "folder"), FRAMEWORKS.items())
+async def test_each_framework_runs_the_harness_tool_once_across_a_cut_as_its_report_says(
+    agent: str, folder: str
+) -> None:
+    result, history = await smoke(agent, folder, TOOL_SCENARIO)
+    assert [(run.name, run.arguments) for run in history.tool_executions] == [("get_weather", '{"city":"Paris"}')]
+    assert {check.id: check.status.value for check in result.scenarios[0].checks}["tool-call-once"] == "SUCCESS"
 
 
 @pytest.mark.matrix

@@ -10,12 +10,17 @@ from collections.abc import Callable
 import httpx2
 import openai
 import pytest
+import yaml
 from openai import OpenAI
 
+from harness.conformance.tool import WEATHER
 from mock_server import ServerConfig, ServerThread, Timing
+from tests.paths import ROOT
+from tests.raw_http import send
 
 ANSWER_TOKENS = 150
 """About 160 events: far past the ~33 that once fitted in the kernel's buffers before a reset."""
+BEHAVIOURS = ROOT / "docs" / "behaviours.md"
 
 
 @pytest.fixture
@@ -24,9 +29,9 @@ def released_mock(start_mock: Callable[..., ServerThread]) -> ServerThread:
     return start_mock(ServerConfig(background=Timing(), answer_tokens=ANSWER_TOKENS))
 
 
-def read_raw_stream(mock: ServerThread, faults: list[dict]) -> bytes:
-    """A streamed create with these faults, read until the server closes or resets; the SSE body."""
-    body = json.dumps({"model": "m", "input": "exact probe", "background": True, "stream": True}).encode()
+def read_raw_stream(mock: ServerThread, faults: list[dict], **fields: object) -> bytes:
+    """A streamed create with these faults (and body `fields`), read until the server closes or resets; the SSE body."""
+    body = json.dumps({"model": "m", "input": "exact probe", "background": True, "stream": True, **fields}).encode()
     head = (
         b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\nX-Bgr-Faults: %s\r\n\r\n" % (len(body), json.dumps(faults).encode())
@@ -61,6 +66,12 @@ def whole_events(payload: bytes) -> list[int]:
     """Sequence numbers of the events received whole."""
     frames = payload.split(b"\n\n")[:-1]  # what follows the last blank line is incomplete
     return [json.loads(frame.split(b"data: ", 1)[1])["sequence_number"] for frame in frames]
+
+
+def documented_rules(fault: str) -> list[dict]:
+    """The rules of a fault's example in docs/behaviours.md, as the page shows them."""
+    section = BEHAVIOURS.read_text(encoding="utf-8").split(f"\n### {fault}\n", 1)[1]
+    return yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
 
 
 def last_note(mock: ServerThread) -> str:
@@ -132,3 +143,15 @@ def test_a_pause_never_outlasts_the_streams_own_bound(start_mock: Callable[..., 
     payload = read_raw_stream(mock, faults)
     assert 0 < len(payload) < 20
     assert last_note(mock).startswith("connection dropped by fault after 0 events")
+
+
+@pytest.mark.parametrize("tools", [[], [WEATHER]], ids=["no-tool", "the-harness-tool"])
+def test_the_documented_drop_after_bytes_cuts_mid_way_through_a_delta(released_mock: ServerThread, tools: list) -> None:
+    # The first three events carry the whole Response, and so every tool offered: the example's byte
+    # count must land in the text whether or not the agent offers the harness's tool, as every agent does.
+    (rule,) = documented_rules("drop_after_bytes")
+    assert send("POST", f"{released_mock.url}/_bgr/rules", json_body=rule).status == 200
+    payload = read_raw_stream(released_mock, [], model="gpt-4o", input="Write a poem. [cut]", tools=tools)
+    assert len(payload) == rule["faults"][0]["bytes"]
+    partial = payload.split(b"\n\n")[-1]
+    assert partial.startswith(b"event: response.output_text.delta\ndata: {"), partial[:80]

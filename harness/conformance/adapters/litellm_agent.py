@@ -4,6 +4,12 @@ The model is `openai/<model>` with the mock as `api_base`, as litellm's document
 OpenAI-compatible endpoint. litellm hands back its own response ids (base64 that wraps the provider,
 the model id and the upstream id) and decodes them on retrieve, so the token is the id litellm gave and
 the last `sequence_number` seen, as JSON. litellm has no poller of its own (the caller sleeps).
+
+litellm has no agent loop either: its users offer tools in `aresponses(..., tools=[...])` and run the
+loop themselves, as the reference agent does. When a response ends `completed` with function calls,
+the adapter runs each call once and creates the follow-up (`previous_response_id`, litellm's own id,
+and the outputs) in the same call, so its token moves on to the follow-up: a token naming a response
+means "its calls are not submitted yet".
 """
 
 from __future__ import annotations
@@ -66,10 +72,16 @@ class LiteLLMAgent:
                 return await self._stream(prompt, state, token, max_updates)
             if state is None:
                 response = await litellm.aresponses(
-                    model=f"openai/{self._environment.model}", input=prompt or "", background=True, **self._endpoint
+                    model=f"openai/{self._environment.model}",
+                    input=prompt or "",
+                    background=True,
+                    **self._tools(),
+                    **self._endpoint,
                 )
             else:
                 response = await litellm.aget_responses(state["response_id"], **self._endpoint)
+            while _function_calls(response):
+                response = await self._submit_outputs(response, stream=False)
         except Exception as error:  # litellm maps every provider error to its own exception types
             message = one_line(f"{type(error).__name__}: {error}")
             return AgentReply((), token, error=message, retry_after=_retry_after(error))
@@ -79,16 +91,53 @@ class LiteLLMAgent:
         update = AgentUpdate(text or "", reply_token, status, self._now())
         return AgentReply((update,), reply_token, status, _ending(response))
 
-    async def _stream(
-        self, prompt: str | None, state: dict[str, Any] | None, token: str | None, max_updates: int | None
-    ) -> AgentReply:
+    def _tools(self) -> dict[str, Any]:
+        tool = self._environment.tool if self._environment else None
+        return {"tools": [tool.spec]} if tool is not None else {}
+
+    async def _submit_outputs(self, response: Any, *, stream: bool) -> Any:
+        """Run each of the response's function calls once and create the follow-up with their outputs."""
         assert self._environment is not None
-        if state is None:
+        tool = self._environment.tool
+        outputs = []
+        for call in _function_calls(response):
+            name, call_id = _field(call, "name"), _field(call, "call_id")
+            if tool is not None and name == tool.name:
+                output = tool.execute(_field(call, "arguments") or "", call_id=call_id)
+            else:
+                output = f"error: no tool named {name!r}"
+            outputs.append({"type": "function_call_output", "call_id": call_id, "output": output})
+        return await litellm.aresponses(
+            model=f"openai/{self._environment.model}",
+            input=outputs,
+            previous_response_id=_field(response, "id"),
+            background=True,
+            stream=stream,
+            **self._tools(),
+            **self._endpoint,
+        )
+
+    async def _stream(
+        self,
+        prompt: str | None,
+        state: dict[str, Any] | None,
+        token: str | None,
+        max_updates: int | None,
+        earlier: tuple[AgentUpdate, ...] = (),
+        opened: Any = None,
+    ) -> AgentReply:
+        """`opened`: the stream of a tool loop's follow-up, after `earlier` updates of this call; until its
+        first event the position is still the end of the response that called the tool (`token`)."""
+        assert self._environment is not None
+        if opened is not None:
+            events, response_id = opened, state["response_id"] if state else None
+        elif state is None:
             events = await litellm.aresponses(
                 model=f"openai/{self._environment.model}",
                 input=prompt or "",
                 background=True,
                 stream=True,
+                **self._tools(),
                 **self._endpoint,
             )
             response_id = None
@@ -97,15 +146,16 @@ class LiteLLMAgent:
             events = await litellm.aget_responses(
                 response_id, stream=True, starting_after=state.get("sequence_number"), **self._endpoint
             )
-        updates: list[AgentUpdate] = []
+        updates: list[AgentUpdate] = list(earlier)
         last = token
         status = error = None
+        calling = None  # the response ended with function calls: the tool loop goes on
         try:
             async for event in events:
                 kind = str(getattr(event.type, "value", event.type))
                 if kind == "response.created":
                     response_id = _field(event.response, "id")
-                if kind in TERMINAL_EVENTS:
+                if kind in TERMINAL_EVENTS and not _function_calls(event.response):
                     status = _field(event.response, "status")
                     error = _ending(event.response)
                     last = None
@@ -115,9 +165,22 @@ class LiteLLMAgent:
                 updates.append(AgentUpdate(text, last, kind, self._now()))
                 if max_updates is not None and len(updates) >= max_updates and last is not None:
                     return AgentReply(tuple(updates), last, cut=True)
+                if kind == "response.completed" and _function_calls(event.response):
+                    calling = event.response
+                    break
         except Exception as dropped:
             return AgentReply(tuple(updates), last, error=one_line(f"{type(dropped).__name__}: {dropped}"))
+        if calling is not None:
+            opened = await self._submit_outputs(calling, stream=True)
+            return await self._stream(None, _load(last) if last else None, last, max_updates, tuple(updates), opened)
         return AgentReply(tuple(updates), last, status, error)
+
+
+def _function_calls(response: Any) -> list[Any]:
+    """The function calls of a completed response (a tool loop's turn), none for any other."""
+    if str(_field(response, "status")) != "completed":
+        return []
+    return [item for item in _field(response, "output") or () if _field(item, "type") == "function_call"]
 
 
 def _field(value: Any, name: str) -> Any:

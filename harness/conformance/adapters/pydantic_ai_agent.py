@@ -8,6 +8,11 @@ A stream is `agent.iter` with `node.stream(...)`, the documented way to see a mo
 breaking out of it is the framework's "walk-away detach", after which the history holds the job to resume.
 The framework's own poller (a fixed 2 s between retrieves) is `agent.run` on the history with `str` as the
 only output; its sleep goes through `Agent.using_sleep`, the framework's hook for whose clock it waits on.
+
+The agent gets the harness's `get_weather` as a function tool (`Tool.from_schema`, with the harness's own
+schema), the way its documentation registers a tool from a schema; the framework's graph runs the tool loop
+(a `CallToolsNode` runs each call and the next model request submits the outputs), so what `tool-call-once`
+judges is the framework's own loop across polls, resumes and restarts.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from typing import Any
 
 from openai import AsyncOpenAI
 from pydantic import ValidationError
-from pydantic_ai import Agent, ModelMessagesTypeAdapter
+from pydantic_ai import Agent, ModelMessagesTypeAdapter, RunContext, Tool
 from pydantic_ai.messages import ModelMessage, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 from pydantic_ai.models.openai import OpenAIResponsesModel, OpenAIResponsesModelSettings
 from pydantic_ai.output import PendingModelResponse
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from harness.conformance.adapters.base import AgentEnvironment, AgentReply, AgentUpdate, one_line
+from harness.conformance.tool import HarnessTool
 
 
 class PydanticAIAgent:
@@ -40,7 +46,8 @@ class PydanticAIAgent:
         # max_retries=2 is the SDK's default, written out: the framework adds no retries of its own.
         self._client = AsyncOpenAI(base_url=environment.base_url, api_key=environment.api_key, max_retries=2)
         model = OpenAIResponsesModel(environment.model, provider=OpenAIProvider(openai_client=self._client))
-        self._agent = Agent(model, model_settings=OpenAIResponsesModelSettings(openai_background=True))
+        tools = [_function_tool(environment.tool)] if environment.tool is not None else []
+        self._agent = Agent(model, model_settings=OpenAIResponsesModelSettings(openai_background=True), tools=tools)
 
     async def restart(self) -> None:
         assert self._environment is not None
@@ -130,6 +137,16 @@ class PydanticAIAgent:
         except Exception as error:
             return AgentReply((), token, error=one_line(f"{type(error).__name__}: {error}"))
         return AgentReply((AgentUpdate(result.output, None, "output", self._now()),), None)
+
+
+def _function_tool(harness_tool: HarnessTool) -> Tool[None]:
+    """The harness's tool as a pydantic-ai tool: each time the framework runs it, the harness counts it."""
+
+    def get_weather(ctx: RunContext[None], **arguments: Any) -> str:
+        return harness_tool.execute(arguments, call_id=ctx.tool_call_id)
+
+    spec = harness_tool.spec
+    return Tool.from_schema(get_weather, spec["name"], spec["description"], spec["parameters"], takes_ctx=True)
 
 
 async def _text_events(events: AsyncIterator[Any]) -> AsyncIterator[tuple[str, str]]:

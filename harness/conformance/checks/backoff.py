@@ -36,11 +36,28 @@ def expected_gaps(count: int) -> list[float]:
     return gaps
 
 
+def late_allowance(time_scale: float = 1.0, latency: float = 0.0) -> float:
+    """How late, in scenario seconds, a correct poller's poll may come in this run: the machine's scheduling
+    (real seconds, so more scenario seconds the smaller the scale) and the agent's dispatch latency."""
+    return TOLERANCE_REAL_SECONDS / time_scale + latency
+
+
+def resolves(expected: float, time_scale: float = 1.0, latency: float = 0.0) -> bool:
+    """Whether this run can tell a wait of `expected` from one twice as long: its polls may come late by at most
+    half of it. A run that cannot (a small time scale, a slow agent) must not call a doubled wait either way."""
+    return late_allowance(time_scale, latency) <= expected / 2
+
+
 def within(measured: float, expected: float, time_scale: float = 1.0, latency: float = 0.0) -> bool:
     """Whether a gap is the expected wait. A busy machine or a slow agent only makes a poll late, never early:
-    lateness is allowed the real-time slack and the agent's `latency` (measured in the same run), earliness not."""
+    lateness is allowed the real-time slack and the agent's `latency` (measured in the same run), earliness not.
+
+    Where the run cannot tell the wait from twice it, a wait of up to twice it passes: a bound in between would
+    fall where a poller that waits twice as long lands, and its verdict would then turn with the machine's load.
+    """
     slack = TOLERANCE_SECONDS + TOLERANCE_FRACTION * expected
-    return expected - slack <= measured <= expected + slack + TOLERANCE_REAL_SECONDS / time_scale + latency
+    longest = expected if resolves(expected, time_scale, latency) else 2 * expected
+    return expected - slack <= measured <= longest + slack + late_allowance(time_scale, latency)
 
 
 def retried_by_sdk(entry: dict[str, Any]) -> bool:
@@ -98,6 +115,8 @@ def backoff(history: History) -> Verdict:
     if not polls:
         return Verdict(None, "polls of the response", "the agent never polled")
     off: list[str] = []
+    unresolved: list[str] = []
+    """Gaps late by more than the slack, in a run too coarse to tell their wait from twice it."""
     backoff_gaps: list[float] = []
     expected: list[float] = []
     # The poller's first wait starts when it was asked to poll (the harness's mark), not when the create was
@@ -131,6 +150,8 @@ def backoff(history: History) -> Verdict:
             backoff_gaps.append(gap)
             if not within(gap, want, scale, latency):
                 off.append(f"gap {len(backoff_gaps)}: expected {want:g} s, measured {gap:.2f} s")
+            elif not resolves(want, scale, latency) and not within(gap, want):
+                unresolved.append(f"gap {len(backoff_gaps)} ({gap:.2f} s for {want:g} s)")
         previous = poll
     pattern = diagnose(backoff_gaps)
     return Verdict(
@@ -139,7 +160,15 @@ def backoff(history: History) -> Verdict:
         + ", ".join(f"{gap:g}" for gap in expected)
         + f" s (±{TOLERANCE_SECONDS} s ±{TOLERANCE_FRACTION:.0%}; late by up to {TOLERANCE_REAL_SECONDS / scale:g} s"
         + f" more and the agent's dispatch latency of {latency:.2f} s), Retry-After honoured",
-        measured="gaps " + ", ".join(f"{gap:.2f}" for gap in backoff_gaps) + f" s: {pattern}",
+        measured="gaps "
+        + ", ".join(f"{gap:.2f}" for gap in backoff_gaps)
+        + f" s: {pattern}"
+        + (
+            f"; {', '.join(unresolved)} late, but this run cannot tell such a wait from twice it"
+            " (a larger --time-scale can)"
+            if unresolved
+            else ""
+        ),
         details="; ".join(off),
         evidence=tuple(
             f"{e['method']} {e['path']} at +{e['received_at'] - create['received_at']:.2f} s -> {e.get('status')}"

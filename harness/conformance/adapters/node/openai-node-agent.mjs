@@ -3,6 +3,13 @@
 // `background: true`, `responses.retrieve(id)` to poll, `responses.retrieve(id, {stream: true,
 // starting_after})` to resume, the SDK's defaults (two retries) and no poller of its own.
 // Its token is JSON {response_id, sequence_number}, the last event's cursor.
+//
+// Protocol version 2 (taken when `hello` offers it): the model is offered the harness's tools and this
+// program runs the tool loop, as a user of openai-node does (the SDK has no loop of its own). When a
+// response ends `completed` with function calls, it runs each call once (a `tool_call` line, answered by
+// `tool_output`) and creates the follow-up with `previous_response_id` and the outputs in the same
+// request, so its token moves on to the follow-up: a token naming a response means its calls are not
+// submitted yet.
 import { createInterface } from "node:readline";
 import OpenAI from "openai";
 
@@ -11,9 +18,49 @@ const PENDING = new Set(["queued", "in_progress"]);
 
 let client = null;
 let model = "gpt-4o";
+let protocol = 1;
+let tools = [];
+// One line reader for requests and, during a run, the harness's `tool_output` answers.
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
 
 function send(message) {
-  process.stdout.write(JSON.stringify({ protocol: 1, ...message }) + "\n");
+  process.stdout.write(JSON.stringify({ protocol, ...message }) + "\n");
+}
+
+async function readMessage() {
+  for (;;) {
+    const { value, done } = await lines.next();
+    if (done) return null;
+    if (value.trim()) return JSON.parse(value);
+  }
+}
+
+function offered() {
+  return tools.length ? { tools } : {};
+}
+
+function functionCalls(response) {
+  if (response?.status !== "completed") return [];
+  return (response.output ?? []).filter((item) => item.type === "function_call");
+}
+
+// Protocol 2: the harness runs its tool. Ask with a `tool_call` line, read its `tool_output` line.
+async function runTool(id, call) {
+  send({ type: "tool_call", id, call_id: call.call_id, name: call.name, arguments: call.arguments });
+  const answer = await readMessage();
+  if (answer === null) throw new Error("stdin closed while waiting for a tool_output line");
+  return String(answer.output);
+}
+
+// Run each of the response's calls once, then create the follow-up with their outputs.
+async function submitOutputs(id, response, stream) {
+  const input = [];
+  for (const call of functionCalls(response)) {
+    input.push({ type: "function_call_output", call_id: call.call_id, output: await runTool(id, call) });
+  }
+  return client.responses.create({
+    model, input, previous_response_id: response.id, background: true, stream, ...offered(),
+  });
 }
 
 function oneLine(error) {
@@ -44,26 +91,32 @@ function ending(response) {
 }
 
 async function plainCall(id, prompt, state) {
-  const response = state
+  let response = state
     ? await client.responses.retrieve(state.response_id)
-    : await client.responses.create({ model, input: prompt ?? "", background: true });
+    : await client.responses.create({ model, input: prompt ?? "", background: true, ...offered() });
+  while (functionCalls(response).length) response = await submitOutputs(id, response, false);
   const token = PENDING.has(response.status) ? dumpToken(response.id, null) : null;
   const text = ["completed", "incomplete"].includes(response.status) ? response.output_text ?? "" : "";
   send({ type: "result", id, text, token, status: response.status, error: ending(response), kind: response.status });
 }
 
-async function streamCall(id, prompt, state, token, maxUpdates) {
+// `opened`: a tool loop's follow-up stream, after `count` updates of this request; until its first event
+// the position is still the end of the response that called the tool (`token`).
+async function streamCall(id, prompt, state, token, maxUpdates, count = 0, opened = null) {
   let responseId = state?.response_id ?? null;
-  const stream = state
-    ? await client.responses.retrieve(
-        responseId,
-        state.sequence_number === undefined ? { stream: true } : { stream: true, starting_after: state.sequence_number },
-      )
-    : await client.responses.create({ model, input: prompt ?? "", background: true, stream: true });
+  let stream = opened;
+  if (stream === null) {
+    stream = state
+      ? await client.responses.retrieve(
+          responseId,
+          state.sequence_number === undefined ? { stream: true } : { stream: true, starting_after: state.sequence_number },
+        )
+      : await client.responses.create({ model, input: prompt ?? "", background: true, stream: true, ...offered() });
+  }
   let last = token;
-  let count = 0;
   let status = null;
   let error = null;
+  let calling = null; // the response ended with function calls: the tool loop goes on
   if (maxUpdates === 0) {
     if (last === null) {
       // Asked to deliver nothing of a new run: its first event names the response, resumable from the start.
@@ -79,7 +132,7 @@ async function streamCall(id, prompt, state, token, maxUpdates) {
   try {
     for await (const event of stream) {
       if (event.type === "response.created") responseId = event.response.id;
-      if (TERMINAL_EVENTS.has(event.type)) {
+      if (TERMINAL_EVENTS.has(event.type) && !functionCalls(event.response).length) {
         status = event.response.status;
         error = ending(event.response);
         last = null;
@@ -94,9 +147,18 @@ async function streamCall(id, prompt, state, token, maxUpdates) {
         send({ type: "result", id, token: last, cut: true });
         return;
       }
+      if (event.type === "response.completed" && functionCalls(event.response).length) {
+        calling = event.response;
+        break; // leaving the loop closes this stream; the follow-up is another one
+      }
     }
   } catch (dropped) {
     send({ type: "result", id, token: last, error: `stream dropped: ${oneLine(dropped)}` });
+    return;
+  }
+  if (calling !== null) {
+    const followUp = await submitOutputs(id, calling, true);
+    await streamCall(id, null, loadToken(last), last, maxUpdates, count, followUp);
     return;
   }
   send({ type: "result", id, token: last, status, error });
@@ -108,6 +170,8 @@ async function handle(request) {
     const environment = request.environment;
     model = environment.model;
     client = new OpenAI({ baseURL: environment.base_url, apiKey: environment.api_key });
+    // Protocol 2 when the harness offers it: its tools, and `tool_call` lines to run them.
+    if ((request.protocols ?? []).includes(2)) [protocol, tools] = [2, request.tools ?? []];
     send({ type: "ready", id, name: "openai-node", sdk: `openai-node ${OpenAI.VERSION ?? ""}`.trim() });
     return;
   }
@@ -132,7 +196,6 @@ async function handle(request) {
 }
 
 // One request at a time, as the protocol says: each is answered before the next line is read.
-const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-for await (const line of lines) {
-  if (line.trim()) await handle(JSON.parse(line));
+for (let request = await readMessage(); request !== null; request = await readMessage()) {
+  await handle(request);
 }
