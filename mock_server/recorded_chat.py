@@ -20,16 +20,18 @@ import re
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import orjson
-from vcr.request import Request
 
 from mock_server.cassette import CassetteError, Interaction
 from mock_server.event_log import EventLog
 from mock_server.sse import CHAT_DONE, data_frame, frames_of, payload_of
 from mock_server.timeline import TimelineSpec
+
+if TYPE_CHECKING:  # vcrpy is imported only where a cassette is read (mock_server/cassette.py)
+    from vcr.request import Request
 
 __all__ = ["RecordedChat", "chat_answers_of", "is_chat_create"]
 

@@ -1,9 +1,10 @@
 """The order in which concurrent scenarios start (`bgr run --jobs N`), so that a verdict does not depend on N.
 
 Three rules, each for a reason:
-- the shortest scenario that starts with a stream and the shortest that does not play alone
-  first, so that the agent's one-time costs (models built lazily on a first answer or a first
-  event: ~0.1 s of CPU each for the `openai` SDK) are paid before any scenario times a poller;
+- the shortest scenario that starts with a stream and the shortest that does not play first,
+  together and before any other, so that the agent's one-time costs (models built lazily on a
+  first answer or a first event: ~0.1 s of CPU each for the `openai` SDK) are paid before any
+  scenario times a poller;
 - the scenarios that time the agent's own poller (a `self-poll` step, judged by `backoff` and
   `timeout` from the journal's times) start next, and the others only once those pollers are past
   the waits before the cap, whose tolerances are the tightest: a loop kept busy by the others there

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,38 @@ def test_the_public_surface_is_curated(module: object, surface: set[str]) -> Non
     assert exported == surface, f"added: {sorted(exported - surface)}, removed: {sorted(surface - exported)}"
     for name in exported:
         assert getattr(module, name) is not None
+
+
+# What `bgr run` must not import before a scenario plays: another command's modules, and vcrpy (with the HTTP
+# libraries it patches) when no cassette is given. Each took tenths of a second of every run's start.
+NOT_FOR_BGR_RUN = (
+    "harness.commands.bench",
+    "harness.commands.fuzz",
+    "harness.commands.matrix",
+    "harness.commands.poll",
+    "harness.commands.record",
+    "harness.commands.serve",
+    "harness.conformance.poll_overhead",
+    "harness.conformance.reports",
+    "harness.fuzz",
+    "vcr",
+)
+
+
+def test_bgr_run_imports_only_what_it_uses() -> None:
+    """In a fresh interpreter, as the `bgr` script starts: the command, the runner and the reference agent."""
+    program = (
+        "import sys\n"
+        "from harness.commands.main import main\n"
+        "main.get_command(None, 'run')\n"
+        "import harness.conformance.runner, harness.conformance.adapters.openai_agent\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "harness.commands.run" in loaded and "openai" in loaded
+    strays = sorted(name for name in loaded if name.split(".")[0] == "vcr" or name.startswith(NOT_FOR_BGR_RUN))
+    assert not strays, f"bgr run imports {strays}"
