@@ -44,7 +44,7 @@ def bench_command(agents: tuple[str, ...], polls: int, seed: int | None) -> None
             raise click.ClickException(str(error)) from None
     console.print(overhead_table(results))
     console.print(
-        "Client CPU: the polling thread's and its child processes'; the mock's thread is not counted. Latency: the "
+        "Client CPU: the polling thread's and its child processes'; the mock's process is not counted. Latency: the "
         f"median. Raw GET: http.client on one keep-alive connection, measured in the same run ({ROUNDS} alternating "
         "rounds).",
         highlight=False,
