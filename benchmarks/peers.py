@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.support import ANSWER_TOKENS, BENCHMARKS, ServerProcess
-from mock_server.serve_process import stop_process
+from mock_server.serve_command import stop_process
 
 PEERS_DIR = BENCHMARKS / ".peers"
 AIMOCK_PACKAGE = "@copilotkit/aimock@1.43.0"

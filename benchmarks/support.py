@@ -19,7 +19,7 @@ from typing import Literal
 import aiohttp
 import pytest
 
-from mock_server.serve_process import serve_announcing
+from mock_server.serve_command import serve_announcing
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent

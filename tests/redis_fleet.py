@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from mock_server.serve_process import ServeProcess, bgr_serve, stop_process
+from mock_server.serve_command import ServeCommand, bgr_serve, stop_process
 
 BGR = str(Path(sys.executable).parent / "bgr")
 START_TIMEOUT_SECONDS = 20.0
@@ -80,7 +80,7 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @contextmanager
-def serve_fleet(store: str, workers: int, *options: str) -> Iterator[ServeProcess]:
+def serve_fleet(store: str, workers: int, *options: str) -> Iterator[ServeCommand]:
     """`bgr serve --workers N --store STORE [options]` on a free loopback port, once every worker serves."""
     with bgr_serve("--workers", str(workers), "--store", store, *options, stop_seconds=15.0) as fleet:
         yield fleet

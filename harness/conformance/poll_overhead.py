@@ -30,7 +30,7 @@ from harness.conformance.target import open_target
 from mock_server.config import LONGEST_TIMELINE_SECONDS
 from mock_server.faults import decode_fault
 from mock_server.rules import Match, Rule
-from mock_server.serve_process import bgr_serve
+from mock_server.serve_command import bgr_serve
 
 __all__ = [
     "DEFAULT_POLLS",

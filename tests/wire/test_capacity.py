@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from mock_server.serve_process import bgr_serve
+from mock_server.serve_command import bgr_serve
 
 RESPONSES = 100_000
 CONNECTIONS = 4

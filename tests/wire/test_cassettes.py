@@ -18,7 +18,7 @@ from openai import OpenAI
 from mock_server import ServerConfig, ServerThread, Timing
 from mock_server.cassette import load_cassette
 from mock_server.rules import Rule, decode_rule
-from mock_server.serve_process import serve_announcing
+from mock_server.serve_command import serve_announcing
 from mock_server.sse import parse_frames
 from tests import cassettes
 from tests.paths import ROOT

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mock_server.serve_process import bgr_serve
+from mock_server.serve_command import bgr_serve
 from tests.raw_http import send
 
 BGR = str(Path(sys.executable).parent / "bgr")

@@ -12,7 +12,7 @@ import pytest
 from harness.conformance.mock_admin import MockAdmin, MockAdminError
 from mock_server import ServerConfig, ServerThread
 from mock_server.config import ADMIN_TOKEN_ENV
-from mock_server.serve_process import bgr_serve
+from mock_server.serve_command import bgr_serve
 from tests.raw_http import send
 
 BGR = str(Path(sys.executable).parent / "bgr")

@@ -12,7 +12,7 @@ from pathlib import Path
 from openai import OpenAI
 
 from mock_server import ServerConfig, ServerThread
-from mock_server.serve_process import bgr_serve
+from mock_server.serve_command import bgr_serve
 from mock_server.sqlite_store import SqliteResponseStore
 from tests.raw_http import send
 from tests.wire.test_responses_api import poll_until_terminal

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 from openai import OpenAI
 
-from mock_server.serve_process import bgr_serve
+from mock_server.serve_command import bgr_serve
 from mock_server.sqlite_store import SqliteResponseStore
 from mock_server.timeline import TimelineSpec
 from tests.raw_http import send

@@ -18,7 +18,7 @@ import httpx2 as httpx
 import pytest
 from openai import OpenAI
 
-from mock_server.serve_process import ServeProcess
+from mock_server.serve_command import ServeCommand
 from tests import cassettes
 from tests.redis_fleet import BGR, RedisServer, free_port, redis_server, serve_fleet
 from tests.wire.test_responses_api import deltas, poll_until_terminal
@@ -35,12 +35,12 @@ def redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="module")
-def fleet(redis: RedisServer) -> Iterator[ServeProcess]:
+def fleet(redis: RedisServer) -> Iterator[ServeCommand]:
     with serve_fleet(f"{redis.url}/0", 2, *FAST) as started:
         yield started
 
 
-def connect_to_worker(fleet: ServeProcess, wanted: Callable[[int], bool], stack: ExitStack) -> tuple[httpx.Client, int]:
+def connect_to_worker(fleet: ServeCommand, wanted: Callable[[int], bool], stack: ExitStack) -> tuple[httpx.Client, int]:
     """An HTTP client whose one keep-alive connection is on a worker that `wanted` accepts."""
     for _ in range(CONNECTION_TRIES):
         http = stack.enter_context(
@@ -53,17 +53,17 @@ def connect_to_worker(fleet: ServeProcess, wanted: Callable[[int], bool], stack:
     raise AssertionError(f"no connection reached a wanted worker in {CONNECTION_TRIES} tries")
 
 
-def truth_of(fleet: ServeProcess, response_id: str) -> dict:
+def truth_of(fleet: ServeCommand, response_id: str) -> dict:
     return httpx.get(f"{fleet.root}/_bgr/responses/{response_id}/truth").json()
 
 
-def sdk(fleet: ServeProcess, http: httpx.Client) -> OpenAI:
+def sdk(fleet: ServeCommand, http: httpx.Client) -> OpenAI:
     return OpenAI(
         base_url=fleet.base_url, api_key="k", http_client=http, _strict_response_validation=True, max_retries=0
     )
 
 
-def test_a_stream_begun_on_one_worker_resumes_exactly_on_another(fleet: ServeProcess) -> None:
+def test_a_stream_begun_on_one_worker_resumes_exactly_on_another(fleet: ServeCommand) -> None:
     with ExitStack() as stack:
         first_http, first = connect_to_worker(fleet, lambda pid: True, stack)
         stream = sdk(fleet, first_http).responses.create(
@@ -86,7 +86,7 @@ def test_a_stream_begun_on_one_worker_resumes_exactly_on_another(fleet: ServePro
         assert deltas(received + rest) == final.output_text == truth["text"]
 
 
-def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: ServeProcess) -> None:
+def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: ServeCommand) -> None:
     with ExitStack() as stack:
         workers = [connect_to_worker(fleet, lambda pid: True, stack)]
         workers.append(connect_to_worker(fleet, lambda pid: pid != workers[0][1], stack))
@@ -109,7 +109,7 @@ def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: Serv
             assert clients[(i + 1) % 2].responses.retrieve(response.id).id == response.id
 
 
-def test_rules_added_through_one_worker_apply_on_all(fleet: ServeProcess) -> None:
+def test_rules_added_through_one_worker_apply_on_all(fleet: ServeCommand) -> None:
     with ExitStack() as stack:
         a, pid_a = connect_to_worker(fleet, lambda pid: True, stack)
         b, _ = connect_to_worker(fleet, lambda pid: pid != pid_a, stack)
@@ -132,7 +132,7 @@ def test_rules_added_through_one_worker_apply_on_all(fleet: ServeProcess) -> Non
             a.delete("/_bgr/rules")
 
 
-def test_the_journal_shows_every_workers_requests_in_one_order(fleet: ServeProcess) -> None:
+def test_the_journal_shows_every_workers_requests_in_one_order(fleet: ServeCommand) -> None:
     with ExitStack() as stack:
         a, pid_a = connect_to_worker(fleet, lambda pid: True, stack)
         b, _ = connect_to_worker(fleet, lambda pid: pid != pid_a, stack)
@@ -253,7 +253,7 @@ def test_redis_down_while_serving_is_a_503_naming_the_store() -> None:
         assert fleet.process.poll() is None  # still serving, and says why it cannot answer
 
 
-def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: ServeProcess) -> None:
+def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: ServeCommand) -> None:
     # Paced by polls: the stream's events are released only by polls, all of them made through the other worker.
     with ExitStack() as stack:
         streaming, pid = connect_to_worker(fleet, lambda pid: True, stack)
@@ -275,7 +275,7 @@ def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: ServeProces
         assert body.count("event: ") == len(truth["events"]) and "event: response.completed" in body
 
 
-def test_a_store_whose_clock_ran_at_another_time_scale_is_refused(fleet: ServeProcess, redis: RedisServer) -> None:
+def test_a_store_whose_clock_ran_at_another_time_scale_is_refused(fleet: ServeCommand, redis: RedisServer) -> None:
     # The module's fleet claimed database 0 at time scale 1; a worker at 0.5 would release events on another schedule.
     result = subprocess.run(
         [BGR, "serve", "--port", "0", "--store", f"{redis.url}/0", "--time-scale", "0.5"],

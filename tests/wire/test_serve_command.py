@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from mock_server.serve_process import ServeStartError, bgr_serve, serve_announcing
+from mock_server.serve_command import ServeStartError, bgr_serve, serve_announcing
 from tests.raw_http import send
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ServeProcess", "ServeStartError", "bgr_serve", "serve_announcing", "stop_process"]
+__all__ = ["ServeCommand", "ServeStartError", "bgr_serve", "serve_announcing", "stop_process"]
 
 BGR_SERVE = (sys.executable, "-c", "from harness.commands.main import main; main()", "serve")
 """This interpreter's bgr, so the child runs the same code and packages as its parent."""
@@ -43,8 +43,9 @@ class ServeStartError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class ServeProcess:
-    """A started server: its process, where it serves, and where its stderr goes."""
+class ServeCommand:
+    """A started `bgr serve` command: its process, where it serves, and where its stderr goes (not to be
+    confused with `mock_server.server_process.ServerProcess`, the mock of one run in a child of its own)."""
 
     process: subprocess.Popen[bytes]
     base_url: str
@@ -78,7 +79,7 @@ def bgr_serve(
     start_seconds: float = START_SECONDS,
     stop_seconds: float = STOP_SECONDS,
     env: Mapping[str, str] | None = None,
-) -> Iterator[ServeProcess]:
+) -> Iterator[ServeCommand]:
     """`bgr serve --host 127.0.0.1 --port 0 [options]`, once it serves; stopped on leaving."""
     argv = [*BGR_SERVE, "--host", "127.0.0.1", "--port", "0", *options]
     with serve_announcing(argv, start_seconds=start_seconds, stop_seconds=stop_seconds, env=env) as server:
@@ -93,7 +94,7 @@ def serve_announcing(
     stop_seconds: float = STOP_SECONDS,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-) -> Iterator[ServeProcess]:
+) -> Iterator[ServeCommand]:
     """Any server that prints its loopback URL (`http://127.0.0.1:PORT/v1`) on stdout once it listens."""
     with tempfile.NamedTemporaryFile(prefix="bgr-serve-", suffix=".err", delete=False) as stderr:
         stderr_path = Path(stderr.name)
@@ -108,7 +109,7 @@ def serve_announcing(
             last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "nothing on stderr")
             raise ServeStartError(f"{' '.join(argv)} {status} within {start_seconds:g} s: {last}", tail)
         line, url, pids = banner
-        yield ServeProcess(process, url, pids, line, stderr_path)
+        yield ServeCommand(process, url, pids, line, stderr_path)
     finally:
         stop_process(process, stop_seconds)
         stderr_path.unlink(missing_ok=True)
