@@ -12,6 +12,20 @@ from typing import Any
 FILE_NAME = "expected-failures.txt"
 
 
+def _failures(result: dict[str, Any]) -> list[str]:
+    return [
+        f"{scenario['scenario']}:{check['id']}"
+        for scenario in result["scenarios"]
+        for check in scenario["checks"]
+        if check["status"] == "FAILURE"
+    ]
+
+
+def has_failures(result: dict[str, Any]) -> bool:
+    """Whether a results.json holds a FAILURE, expected or not: a run that passed against its baseline may."""
+    return bool(_failures(result))
+
+
 def render_expected_failures(result: dict[str, Any]) -> str:
     """One `scenario:check` line per FAILURE in a results.json, in run order, under a header naming the run."""
     versions = ", ".join(
@@ -21,12 +35,7 @@ def render_expected_failures(result: dict[str, Any]) -> str:
         f"# bgr expected failures of {result['agent']}" + (f" ({versions})" if versions else ""),
         f"# from its published results.json (seed {result['seed']}); pass to bgr run --expected-failures",
     ]
-    lines += [
-        f"{scenario['scenario']}:{check['id']}"
-        for scenario in result["scenarios"]
-        for check in scenario["checks"]
-        if check["status"] == "FAILURE"
-    ]
+    lines += _failures(result)
     return "\n".join(lines) + "\n"
 
 
