@@ -489,3 +489,25 @@ def test_an_adapter_dropped_without_close_ends_its_program() -> None:
         assert await asyncio.wait_for(process.wait(), 30) == -signal.SIGKILL
 
     assert left_to_the_collector(scenario) == []
+
+
+def test_a_grandchild_holding_stdout_does_not_hold_close_up() -> None:
+    # In a session of its own, so the kill of the program's group misses it; it keeps stdout and stderr open.
+    code = (
+        "import json, subprocess, sys\n"
+        "child = subprocess.Popen(['sleep', '120'], start_new_session=True)\n"
+        "print(json.dumps({'type': 'ready', 'id': 1, 'protocol': 1, 'name': str(child.pid)}), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+
+    async def scenario() -> None:
+        adapter = CommandAdapter(python_program(code), stop_timeout=0.3)
+        await adapter.start(environment())
+        grandchild = int(adapter.program_name or "0")
+        try:
+            # Bounded by the adapter's own deadlines; before them, close waited as long as the grandchild lived.
+            await asyncio.wait_for(adapter.close(), 60)
+        finally:
+            os.kill(grandchild, signal.SIGKILL)
+
+    assert left_to_the_collector(scenario) == []
