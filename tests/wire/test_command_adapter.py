@@ -426,6 +426,27 @@ def test_a_cancelled_run_reaps_the_program_before_the_cancellation_goes_on() -> 
     assert ended == [-signal.SIGKILL], "killed and reaped, not only killed"
 
 
+def test_a_cancelled_start_reaps_the_program() -> None:
+    pids: list[int | None] = []
+
+    async def scenario() -> None:
+        adapter = CommandAdapter(python_program("import sys; sys.stdin.read()"))  # never answers hello
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(adapter.start(environment()), 0.5)
+        pids.append(adapter.pid)
+
+    assert left_to_the_collector(scenario) == []
+    assert pids == [None], "stopped, not left waiting on its stdin"
+
+
+def test_an_adapter_refused_at_construction_has_nothing_to_clean_up() -> None:
+    async def scenario() -> None:
+        with pytest.raises(ValueError, match="empty"):
+            CommandAdapter("  ")
+
+    assert left_to_the_collector(scenario) == []
+
+
 def test_a_cancelled_poll_until_done_reaps_the_program_too() -> None:
     async def scenario() -> None:
         adapter = fake_driver(SILENT_ON_RUNS)

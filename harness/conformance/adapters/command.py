@@ -122,7 +122,7 @@ class CommandAdapter:
     def __del__(self) -> None:
         # Never closed, a caller's bug: end the program at least, which would wait on its stdin for ever, and
         # reap it while a loop still runs (after that there is none left to close its transport on).
-        process = self._process
+        process = getattr(self, "_process", None)  # absent when __init__ refused its arguments
         if process is None:
             return
         if process.returncode is None:
@@ -149,8 +149,12 @@ class CommandAdapter:
         async with self._lock:
             await self._stop()
             self._environment = environment
-            await self._launch(environment)
-            await self._hello(environment)
+            try:
+                await self._launch(environment)
+                await self._hello(environment)
+            except asyncio.CancelledError:
+                await self._stop()
+                raise
 
     async def run(
         self,
