@@ -586,6 +586,7 @@ async def _to_the_end(task: asyncio.Future[None]) -> None:
                 raise
             cancelled = True
     if cancelled:
+        task.exception()  # seen, so not logged as lost: the cancellation is what the caller gets
         raise asyncio.CancelledError
     task.result()
 
