@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
+import os
 import shlex
+import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -373,3 +378,157 @@ async def test_the_driver_runs_its_tool_loop_through_the_harness_tool(mock: Serv
     ]
     outputs = mock.ground_truth(follow_up_id)["tool_outputs"]
     assert outputs == [{"call_id": call["call_id"], "output": weather_report("Oslo")}]
+
+
+# --- the program is reaped on the loop that started it ----------------------------------------
+# asyncio closes a child's transport only once it has seen, on the child's own loop, the exit and the end of
+# stdout and stderr. A transport left open is closed by its `__del__` when the collector finds it: a
+# ResourceWarning, and once the loop is closed an error, which pytest reports as unraisable in whatever
+# later test is running then. Each test here runs on a loop of its own, closes it, and collects.
+
+
+def left_to_the_collector(scenario: Callable[[], Awaitable[None]]) -> list[str]:
+    """Run `scenario` on a loop of its own, close the loop, collect: what asyncio left for `__del__` to close."""
+    gc.collect()  # what earlier tests left is theirs, not this scenario's
+    left: list[str] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda u: left.append(f"{u.exc_type.__name__}: {u.exc_value} in {u.object!r}")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            with asyncio.Runner() as runner:
+                runner.run(scenario())
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    return left + [str(w.message) for w in caught if "transport" in str(w.message)]
+
+
+SILENT_ON_RUNS = "sys.stderr.write('working\\n'); sys.stderr.flush()"
+
+
+def test_a_cancelled_run_reaps_the_program_before_the_cancellation_goes_on() -> None:
+    ended: list[int | None] = []
+
+    async def scenario() -> None:
+        adapter = fake_driver(SILENT_ON_RUNS)
+        await adapter.start(environment())
+        process = adapter._process
+        assert process is not None
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(adapter.run("hi", None, stream=False), 0.3)
+        ended.append(process.returncode)
+        with pytest.raises(AgentError, match="cancelled before its result line"):
+            await adapter.run("hi", None, stream=False)
+        # Not closed: the cancellation alone must leave nothing behind.
+
+    assert left_to_the_collector(scenario) == []
+    assert ended == [-signal.SIGKILL], "killed and reaped, not only killed"
+
+
+def test_a_cancelled_start_reaps_the_program() -> None:
+    pids: list[int | None] = []
+
+    async def scenario() -> None:
+        adapter = CommandAdapter(python_program("import sys; sys.stdin.read()"))  # never answers hello
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(adapter.start(environment()), 0.5)
+        pids.append(adapter.pid)
+
+    assert left_to_the_collector(scenario) == []
+    assert pids == [None], "stopped, not left waiting on its stdin"
+
+
+def test_an_adapter_refused_at_construction_has_nothing_to_clean_up() -> None:
+    async def scenario() -> None:
+        with pytest.raises(ValueError, match="empty"):
+            CommandAdapter("  ")
+
+    assert left_to_the_collector(scenario) == []
+
+
+def test_a_cancelled_poll_until_done_reaps_the_program_too() -> None:
+    async def scenario() -> None:
+        adapter = fake_driver(SILENT_ON_RUNS)
+        await adapter.start(environment())
+        process = adapter._process
+        assert process is not None
+        task = asyncio.create_task(adapter.poll_until_done("t", max_polls=3, deadline_seconds=None))
+        # Cancelled twice while it reaps: the reaping still ends before the cancellation goes on.
+        await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert process.returncode is not None
+
+    assert left_to_the_collector(scenario) == []
+
+
+def test_a_program_killed_from_outside_is_reaped_by_close() -> None:
+    async def scenario() -> None:
+        adapter = fake_driver(SILENT_ON_RUNS)
+        await adapter.start(environment())
+        assert adapter.pid is not None
+        os.killpg(adapter.pid, signal.SIGKILL)
+        with pytest.raises(CommandError, match=r"exited before|closed its stdout"):
+            await adapter.run("hi", None, stream=False)
+        await adapter.close()
+
+    assert left_to_the_collector(scenario) == []
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        "send(type='result', id=rid + 1, text='', token=None)",  # a protocol error: killed after a grace
+        "sys.exit(1)",  # dies in a run
+        "send(type='result', id=rid, text='', token=None)",  # well behaved: exits at stdin's end
+    ],
+    ids=["protocol-error", "dies", "clean"],
+)
+def test_every_way_out_leaves_no_transport_open(behaviour: str) -> None:
+    async def scenario() -> None:
+        adapter = fake_driver(behaviour)
+        await adapter.start(environment())
+        with contextlib.suppress(CommandError):
+            await adapter.run("hi", None, stream=False)
+        await adapter.restart()
+        await adapter.close()
+
+    assert left_to_the_collector(scenario) == []
+
+
+def test_an_adapter_dropped_without_close_ends_its_program() -> None:
+    async def scenario() -> None:
+        adapter = fake_driver(SILENT_ON_RUNS)
+        await adapter.start(environment())
+        process = adapter._process
+        assert process is not None
+        del adapter  # a caller's bug; the program would otherwise wait on its stdin for ever
+        assert await asyncio.wait_for(process.wait(), 30) == -signal.SIGKILL
+
+    assert left_to_the_collector(scenario) == []
+
+
+def test_a_grandchild_holding_stdout_does_not_hold_close_up() -> None:
+    # In a session of its own, so the kill of the program's group misses it; it keeps stdout and stderr open.
+    code = (
+        "import json, subprocess, sys\n"
+        "child = subprocess.Popen(['sleep', '120'], start_new_session=True)\n"
+        "print(json.dumps({'type': 'ready', 'id': 1, 'protocol': 1, 'name': str(child.pid)}), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+
+    async def scenario() -> None:
+        adapter = CommandAdapter(python_program(code), stop_timeout=0.3)
+        await adapter.start(environment())
+        grandchild = int(adapter.program_name or "0")
+        try:
+            # Bounded by the adapter's own deadlines; before them, close waited as long as the grandchild lived.
+            await asyncio.wait_for(adapter.close(), 60)
+        finally:
+            os.kill(grandchild, signal.SIGKILL)
+
+    assert left_to_the_collector(scenario) == []

@@ -44,8 +44,17 @@ DEFAULT_TIMEOUT = 60.0
 """Seconds the program may take to write its next line."""
 DEFAULT_STOP_TIMEOUT = 5.0
 """Seconds the program may take to exit once its stdin is closed, before it is killed."""
+KILL_WAIT_SECONDS = 5.0
+"""Seconds to wait, after a kill, for asyncio to see the program's end and the end of its pipes.
+
+Only a bound: a SIGKILL is not refused, but a grandchild in a session of its own can hold stdout open.
+"""
+STDERR_WAIT_SECONDS = 1.0
+"""Seconds to wait for the last of stderr once the program is gone (a grandchild may still hold it open)."""
 DEFAULT_MAX_LINE_BYTES = 64 << 20
 """Tokens may carry a whole conversation (as .NET's do), so lines may be long."""
+_REAPING: set[asyncio.Task[None]] = set()
+"""Reapings of adapters dropped unclosed: the loop keeps only weak references to its tasks."""
 _STDERR_LINES = 40
 _SHOWN_STDERR_LINES = 8
 _SHOWN_LINE_CHARS = 200
@@ -110,6 +119,22 @@ class CommandAdapter:
         # One request in flight at a time: replies are read in order from a single pipe.
         self._lock = asyncio.Lock()
 
+    def __del__(self) -> None:
+        # Never closed, a caller's bug: end the program at least, which would wait on its stdin for ever, and
+        # reap it while a loop still runs (after that there is none left to close its transport on).
+        process = getattr(self, "_process", None)  # absent when __init__ refused its arguments
+        if process is None:
+            return
+        if process.returncode is None:
+            _kill(process)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        reaping = loop.create_task(_reap(process))
+        _REAPING.add(reaping)
+        reaping.add_done_callback(_REAPING.discard)
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
@@ -124,8 +149,12 @@ class CommandAdapter:
         async with self._lock:
             await self._stop()
             self._environment = environment
-            await self._launch(environment)
-            await self._hello(environment)
+            try:
+                await self._launch(environment)
+                await self._hello(environment)
+            except asyncio.CancelledError:
+                await self._stop()
+                raise
 
     async def run(
         self,
@@ -139,14 +168,7 @@ class CommandAdapter:
             raise ValueError("max_updates must not be negative")
         async with self._lock:
             self._require_running()
-            try:
-                return await self._run(prompt, token, stream=stream, max_updates=max_updates)
-            except asyncio.CancelledError:
-                # Replies to this run would still be on their way: the next run cannot trust the pipe.
-                if self._process is not None:
-                    _kill(self._process)
-                self._broken = "a run was cancelled before its result line arrived"
-                raise
+            return await self._run(prompt, token, stream=stream, max_updates=max_updates)
 
     async def restart(self) -> None:
         if self._environment is None:
@@ -192,6 +214,20 @@ class CommandAdapter:
         return await self._exchange(message, stream=stream, limit=limit, timeout=self.timeout)
 
     async def _exchange(
+        self, request: dict[str, Any], *, stream: bool, limit: int | None, timeout: float
+    ) -> AgentReply:
+        try:
+            return await self._converse(request, stream=stream, limit=limit, timeout=timeout)
+        except asyncio.CancelledError:
+            # Replies to this request would still be on their way: the next one cannot trust the pipe.
+            self._broken = f"a {request['type']} was cancelled before its result line arrived"
+            if self._process is not None:
+                _kill(self._process)
+            # Reaped before the cancellation goes on, so its transport is closed on this loop (`_stop`).
+            await self._stop()
+            raise
+
+    async def _converse(
         self, request: dict[str, Any], *, stream: bool, limit: int | None, timeout: float
     ) -> AgentReply:
         request_id = request["id"]
@@ -342,37 +378,42 @@ class CommandAdapter:
         except OSError as error:
             raise CommandError(self.command, f"could not be started: {error}", [], None) from error
         assert self._process.stderr is not None
-        self._stderr_task = asyncio.create_task(self._collect_stderr(self._process.stderr))
-
-    async def _collect_stderr(self, stderr: asyncio.StreamReader) -> None:
-        # Always drained, so a chatty program never blocks on a full pipe; only the tail is kept.
-        partial = b""
-        while chunk := await stderr.read(65536):
-            *lines, partial = (partial + chunk).split(b"\n")
-            for line in lines:
-                self._stderr_tail.append(_clip(line.decode("utf-8", "replace").rstrip("\r")))
-            partial = partial[-4 * _SHOWN_LINE_CHARS :]
-        if partial:
-            self._stderr_tail.append(_clip(partial.decode("utf-8", "replace")))
+        # Given the tail, not the adapter: a task holding the adapter would keep one never closed alive.
+        self._stderr_task = asyncio.create_task(_collect_stderr(self._process.stderr, self._stderr_tail))
 
     async def _stop(self) -> None:
-        """Close stdin (the program's signal to exit), wait, then kill its process group."""
+        """Close stdin (the program's signal to exit), wait, then kill its process group; reap it on this loop.
+
+        asyncio counts a child's transport as closed only once the child's exit and the end of its stdout
+        and stderr have all been seen on the loop that made it. One left open is closed by its `__del__`,
+        wherever the collector finds it: with a warning, and once its loop is closed with an error that
+        pytest reports in whatever test is running then. So every way out ends here, even a cancelled one.
+        """
         process, self._process = self._process, None
         stderr_task, self._stderr_task = self._stderr_task, None
+        if process is not None or stderr_task is not None:
+            ending = asyncio.ensure_future(self._end(process, stderr_task))
+            await _to_the_end(ending)
+
+    async def _end(self, process: asyncio.subprocess.Process | None, stderr_task: asyncio.Task[None] | None) -> None:
         if process is not None:
-            if process.stdin is not None and not process.stdin.is_closing():
-                process.stdin.close()
-                with contextlib.suppress(OSError):
-                    await process.stdin.wait_closed()
             try:
-                await asyncio.wait_for(process.wait(), self.stop_timeout)
+                await asyncio.wait_for(_exit(process), self.stop_timeout)
             except TimeoutError:
                 _kill(process)
-                await process.wait()
+                # Bounded: `wait()` also waits for the ends of the pipes, which a grandchild may hold.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), KILL_WAIT_SECONDS)
         if stderr_task is not None:
             # A grandchild may still hold stderr open; the tail so far is enough.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(stderr_task), 1.0)
+                await asyncio.wait_for(asyncio.shield(stderr_task), STDERR_WAIT_SECONDS)
+        if process is not None:
+            _close_transport(process)
+        if stderr_task is not None:
+            # Closing the transport ended stderr: let its reader see that, on this loop, before it is dropped.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(stderr_task), STDERR_WAIT_SECONDS)
             stderr_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stderr_task
@@ -487,6 +528,67 @@ class CommandAdapter:
                 "tokens are strings (serialize structured tokens yourself) or null"
             )
         return value  # type: ignore[no-any-return]
+
+
+async def _collect_stderr(stderr: asyncio.StreamReader, tail: deque[str]) -> None:
+    # Always drained, so a chatty program never blocks on a full pipe; only the tail is kept.
+    partial = b""
+    while chunk := await stderr.read(65536):
+        *lines, partial = (partial + chunk).split(b"\n")
+        for line in lines:
+            tail.append(_clip(line.decode("utf-8", "replace").rstrip("\r")))
+        partial = partial[-4 * _SHOWN_LINE_CHARS :]
+    if partial:
+        tail.append(_clip(partial.decode("utf-8", "replace")))
+
+
+async def _exit(process: asyncio.subprocess.Process) -> int:
+    """Close the program's stdin, its signal to exit, and wait for its end and the end of its pipes."""
+    if process.stdin is not None and not process.stdin.is_closing():
+        process.stdin.close()
+        with contextlib.suppress(OSError):
+            await process.stdin.wait_closed()
+    return await process.wait()
+
+
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    """Wait for a killed child's end, then close its transport, even if the wait is cut short by the loop closing."""
+    try:
+        await asyncio.wait_for(process.wait(), KILL_WAIT_SECONDS)
+    finally:
+        _close_transport(process)
+
+
+def _close_transport(process: asyncio.subprocess.Process) -> None:
+    """Close the child's transport now, which asyncio does itself only once its exit and both pipe ends are seen.
+
+    After a wait that timed out (a grandchild holding stdout, a child that will not die) that may never
+    come before the loop closes. `Process` has no close of its own, hence the private attribute; closing a
+    closed transport does nothing, and one whose child still runs kills it first.
+    """
+    transport = getattr(process, "_transport", None)
+    if transport is not None and not transport.is_closing():
+        transport.close()
+
+
+async def _to_the_end(task: asyncio.Future[None]) -> None:
+    """Await `task` to its end even if the caller is cancelled meanwhile, then pass the cancellation on.
+
+    Every wait in `task` is bounded, so this delays a cancellation by seconds at most, and a child is
+    never left half-reaped by a timeout that fired at the wrong moment.
+    """
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        task.exception()  # seen, so not logged as lost: the cancellation is what the caller gets
+        raise asyncio.CancelledError
+    task.result()
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
