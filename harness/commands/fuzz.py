@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.commands.run import check_cassettes
+from harness.commands.run import cassette_option, check_cassettes
 from harness.conformance.runner import RunSettings
 from harness.conformance.target import FUZZ_TIME_SCALE
 
@@ -53,13 +53,7 @@ class FuzzBroken(click.ClickException):
     type=click.IntRange(0),
     help="Scenarios to run after the first failure, searching for a smaller one.",
 )
-@click.option(
-    "--cassette",
-    "cassettes",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="A vcrpy cassette (repeatable): its recorded answers are served, with every fault on top, to its prompt.",
-)
+@cassette_option
 @click.option(
     "--stale-resumes",
     is_flag=True,

@@ -30,6 +30,16 @@ STATUS_STYLE = {
 }
 
 
+cassette_option = click.option(
+    "--cassette",
+    "cassettes",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A vcrpy cassette (repeatable): its recorded answers are served, with every fault on top, to its prompt.",
+)
+"""`bgr run`'s and `bgr fuzz`'s `--cassette` (checked by `check_cassettes`)."""
+
+
 @click.command("run")
 @click.option(
     "--agent",
@@ -66,13 +76,7 @@ STATUS_STYLE = {
     show_default=True,
     help="Scenarios played at once on the one mock (results keep the order of the scenarios).",
 )
-@click.option(
-    "--cassette",
-    "cassettes",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="A vcrpy cassette (repeatable): its recorded answers are served, with every fault on top, to its prompt.",
-)
+@cassette_option
 @click.option("--list", "list_only", is_flag=True, help="List suites, scenarios and checks, and exit.")
 def run_command(
     agent: str | None,
