@@ -11,11 +11,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-HISTORY_VERSION = 3
+HISTORY_VERSION = 4
 """2: what the caller asked of each call (`Call.asked`), the step the agent could not do (`History.stopped`)
 and the declared token budget replace the scenario's `expectations`. 3: the harness tool's executions
-(`History.tool_executions`); a version 2 history reads as one in which the tool never ran."""
-READABLE_VERSIONS = (2, HISTORY_VERSION)
+(`History.tool_executions`); a version 2 history reads as one in which the tool never ran. 4: the run's
+stalls (`History.stalls`); an older history reads as one in which the machine never stalled."""
+READABLE_VERSIONS = (2, 3, HISTORY_VERSION)
 SELF_POLL_MARK = "self-poll asked"
 """Journal mark (method MARK) made right before an agent is asked to poll on its own: its first wait starts there."""
 
@@ -104,6 +105,17 @@ class ToolExecution:
 
 
 @dataclass(frozen=True, slots=True)
+class Stall:
+    """A spell in which the harness's event loop could not run: every timer due in it fired late by up to its
+    length (`harness.conformance.stalls`)."""
+
+    ended_at: float
+    """Scenario time when the loop ran again, on the journal's clock (epoch scenario seconds)."""
+    seconds: float
+    """Its length, in scenario seconds."""
+
+
+@dataclass(frozen=True, slots=True)
 class ServerRecord:
     journal: tuple[dict[str, Any], ...] = ()
     """Journal entries (as the mock's admin API gives them) for this scenario only."""
@@ -142,6 +154,8 @@ class History:
     """The token size the scenario declared (`token-size`); None: the check's default."""
     tool_executions: tuple[ToolExecution, ...] = ()
     """Every run of the harness's tool (`get_weather`) by the agent, in order."""
+    stalls: tuple[Stall, ...] = ()
+    """The event loop's stalls while the scenario played, as the run measured them."""
     version: int = HISTORY_VERSION
 
     def as_dict(self) -> dict[str, Any]:
@@ -166,6 +180,7 @@ class History:
             stopped=Stopped(**stopped) if stopped is not None else None,
             token_budget_bytes=data.get("token_budget_bytes"),
             tool_executions=tuple(ToolExecution(**execution) for execution in data.get("tool_executions", ())),
+            stalls=tuple(Stall(**stall) for stall in data.get("stalls", ())),
         )
 
     def calls_of(self, step: str) -> tuple[Call, ...]:
@@ -174,3 +189,10 @@ class History:
     @property
     def final_call(self) -> Call | None:
         return self.calls[-1] if self.calls else None
+
+    def stalled(self, start: float, end: float) -> float:
+        """Scenario seconds, between journal times `start` and `end`, in which the loop stood still: how late
+        the machine alone made what was due in them."""
+        return sum(
+            max(0.0, min(end, stall.ended_at) - max(start, stall.ended_at - stall.seconds)) for stall in self.stalls
+        )

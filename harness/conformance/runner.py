@@ -29,6 +29,7 @@ from harness.conformance.scenarios import (
     script_of,
 )
 from harness.conformance.schedule import QUIET_SECONDS, Plan, concurrent_plan
+from harness.conformance.stalls import StallProbe, stall_probe
 from harness.conformance.target import DEFAULT_TIME_SCALE, Target, open_target
 from harness.conformance.tool import HarnessTool
 from mock_server.recorded import recorded_prompt
@@ -85,13 +86,13 @@ async def run(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     results: list[ScenarioResult | None] = [None] * len(scenarios)
     with open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes) as target:
-        async with MockAdmin(target.url) as admin:
+        async with MockAdmin(target.url) as admin, stall_probe(target.clock) as probe:
 
             async def play(index: int) -> None:
                 scenario = scenarios[index]
                 if progress:
                     progress(scenario, None)
-                results[index] = await run_scenario(settings, target, scenario, admin, adapter_factory)
+                results[index] = await run_scenario(settings, target, scenario, admin, adapter_factory, probe)
                 if progress:
                     progress(scenario, results[index])
 
@@ -143,8 +144,11 @@ async def run_scenario(
     scenario: ConformanceScenario,
     admin: MockAdmin,
     adapter_factory: AdapterFactory | None = None,
+    probe: StallProbe | None = None,
 ) -> ScenarioResult:
+    """`probe`: the run's, whose stalls in this scenario's time go into its history for the timing checks."""
     began = time.monotonic()
+    began_at = target.clock.now()
     script = script_of(scenario)
     marker = f"[bgr:{scenario.id}:{_nonce(target.seed, str(scenario.id))}]"
     position = await admin.recent_position()
@@ -190,6 +194,7 @@ async def run_scenario(
         stopped=caller.stopped,
         token_budget_bytes=script.token_budget_bytes,
         tool_executions=tuple(tool.executions),
+        stalls=probe.between(began_at, target.clock.now()) if probe else (),
     )
     checks = tuple(judge(check_id, history) for check_id in script.checks) if error is None else ()
     return scenario_result(

@@ -16,13 +16,14 @@ import pytest
 
 from harness.conformance.caller import FOREIGN_TOKEN
 from harness.conformance.checks import CHECKS
-from harness.conformance.history import SELF_POLL_MARK, History, Stopped
+from harness.conformance.history import SELF_POLL_MARK, History, Stall, Stopped
 from harness.conformance.results import CheckResult, Level, Status
 from tests.histories import (
     CALL_ID,
     FOLLOW_UP,
     PIECES,
     RID,
+    T0,
     TEXT,
     Builder,
     deltas,
@@ -699,6 +700,35 @@ def backoff_bad_early_despite_latency() -> History:
     return with_slow_start(self_polled((0.5,) * 7), 3.0)
 
 
+STALLED_GAPS = (1.0, 2.0, 4.0, 8.0, 16.0, 43.0, 30.0)
+"""The lesson's gaps with the sixth 13 s late: 0.26 real seconds at the fixtures' scale, far past its slack."""
+
+
+def stalled_at(history: History, ended_at: float, seconds: float) -> History:
+    """The same history, in a run whose event loop stood still for `seconds` until `ended_at` (scenario time)."""
+    return replace(history, stalls=(Stall(T0 + ended_at, seconds),))
+
+
+def backoff_ok_late_while_stalled() -> History:
+    """The late poll came when the run's loop had stood still 14 s: the machine's doing, not the poller's."""
+    return stalled_at(self_polled(STALLED_GAPS), sum(STALLED_GAPS[:6]), 14.0)
+
+
+def backoff_bad_late_stall_elsewhere() -> History:
+    """The same lateness, with the loop's stall in the middle of the wait: no excuse for the poll."""
+    return stalled_at(self_polled(STALLED_GAPS), sum(STALLED_GAPS[:5]) + 15.0, 14.0)
+
+
+def timeout_ok_past_deadline_while_stalled() -> History:
+    """The fourth poll and the return at 15 s, 5 s past a deadline of 10 s, while the loop stood still from 10 s."""
+    return stalled_at(deadline_polls((1.0, 2.0, 4.0, 8.0)), 15.0, 5.0)
+
+
+def timeout_bad_past_deadline_stall_before() -> History:
+    """The same, with the loop's stall before the deadline: it cannot have made the poll late."""
+    return stalled_at(deadline_polls((1.0, 2.0, 4.0, 8.0)), 9.0, 5.0)
+
+
 def backoff_ok_sdk_retries_skipped() -> History:
     """A 503 retried twice by the SDK itself (x-stainless-retry-count 1, 2), 1 s apart: not the poller's waits."""
     builder = Builder().create(at=0.0)
@@ -806,6 +836,15 @@ CASES = [
     Case("timeout", timeout_bad_null_token, WARN, "handed back a null token"),
     Case("timeout", timeout_ok_deadline, OK, "stopped after 3 polls"),
     Case("timeout", timeout_bad_past_deadline, WARN, "2 polls after the deadline of 10 s, the first at 15.0 s"),
+    Case("backoff", backoff_ok_late_while_stalled, OK, "gap 6 (43.00 s for 30 s, 14.00 s of them stalled) late by no"),
+    Case("backoff", backoff_bad_late_stall_elsewhere, WARN, "gap 6: expected 30 s, measured 43.00 s"),
+    Case("timeout", timeout_ok_past_deadline_while_stalled, OK, "stopped after 4 polls"),
+    Case(
+        "timeout",
+        timeout_bad_past_deadline_stall_before,
+        WARN,
+        "1 polls after the deadline of 10 s, the first at 15.0 s",
+    ),
     Case("sequence-dedupe", dedupe_ok_repeat_dropped, OK),
     Case("sequence-dedupe", dedupe_bad_repeat_delivered, WARN, "a repeated event was delivered again"),
     Case("sequence-dedupe", dedupe_ok_gap_reported, OK),

@@ -3,7 +3,8 @@ and never polls sooner than a 429's Retry-After.
 
 Judged from the server journal's request times, so it holds for a poller in any language. Each wait
 counts from the moment the agent could have acted (the previous answer; for the first, its request to
-poll) and may be late by the agent's dispatch latency measured in the same run, never early.
+poll) and may be late by the agent's dispatch latency and the event loop's stalls, both measured in the
+same run, never early.
 """
 
 from __future__ import annotations
@@ -48,16 +49,19 @@ def resolves(expected: float, time_scale: float = 1.0, latency: float = 0.0) -> 
     return late_allowance(time_scale, latency) <= expected / 2
 
 
-def within(measured: float, expected: float, time_scale: float = 1.0, latency: float = 0.0) -> bool:
+def within(
+    measured: float, expected: float, time_scale: float = 1.0, latency: float = 0.0, stalled: float = 0.0
+) -> bool:
     """Whether a gap is the expected wait. A busy machine or a slow agent only makes a poll late, never early:
-    lateness is allowed the real-time slack and the agent's `latency` (measured in the same run), earliness not.
+    lateness is allowed the real-time slack, the agent's `latency` and the seconds the loop `stalled` when the
+    poll was due (both measured in the same run), earliness not.
 
     Where the run cannot tell the wait from twice it, a wait of up to twice it passes: a bound in between would
     fall where a poller that waits twice as long lands, and its verdict would then turn with the machine's load.
     """
     slack = TOLERANCE_SECONDS + TOLERANCE_FRACTION * expected
     longest = expected if resolves(expected, time_scale, latency) else 2 * expected
-    return expected - slack <= measured <= longest + slack + late_allowance(time_scale, latency)
+    return expected - slack <= measured <= longest + slack + late_allowance(time_scale, latency) + stalled
 
 
 def retried_by_sdk(entry: dict[str, Any]) -> bool:
@@ -117,6 +121,8 @@ def backoff(history: History) -> Verdict:
     off: list[str] = []
     unresolved: list[str] = []
     """Gaps late by more than the slack, in a run too coarse to tell their wait from twice it."""
+    excused: list[str] = []
+    """Gaps late by more than the slack, by no more than the loop stood still when they were due."""
     backoff_gaps: list[float] = []
     expected: list[float] = []
     # The poller's first wait starts when it was asked to poll (the harness's mark), not when the create was
@@ -148,8 +154,13 @@ def backoff(history: History) -> Verdict:
             want = next(delays)
             expected.append(want)
             backoff_gaps.append(gap)
-            if not within(gap, want, scale, latency):
+            # From the earliest moment a correct poller's poll was due to its arrival.
+            due = poll["received_at"] - gap + want - TOLERANCE_SECONDS - TOLERANCE_FRACTION * want
+            stalled = history.stalled(due, poll["received_at"])
+            if not within(gap, want, scale, latency, stalled):
                 off.append(f"gap {len(backoff_gaps)}: expected {want:g} s, measured {gap:.2f} s")
+            elif not within(gap, want, scale, latency):
+                excused.append(f"gap {len(backoff_gaps)} ({gap:.2f} s for {want:g} s, {stalled:.2f} s of them stalled)")
             elif not resolves(want, scale, latency) and not within(gap, want):
                 unresolved.append(f"gap {len(backoff_gaps)} ({gap:.2f} s for {want:g} s)")
         previous = poll
@@ -159,7 +170,7 @@ def backoff(history: History) -> Verdict:
         expected="gaps "
         + ", ".join(f"{gap:g}" for gap in expected)
         + f" s (±{TOLERANCE_SECONDS} s ±{TOLERANCE_FRACTION:.0%}; late by up to {TOLERANCE_REAL_SECONDS / scale:g} s"
-        + f" more and the agent's dispatch latency of {latency:.2f} s), Retry-After honoured",
+        + f" more, the agent's dispatch latency of {latency:.2f} s and the event loop's stalls), Retry-After honoured",
         measured="gaps "
         + ", ".join(f"{gap:.2f}" for gap in backoff_gaps)
         + f" s: {pattern}"
@@ -168,7 +179,8 @@ def backoff(history: History) -> Verdict:
             " (a larger --time-scale can)"
             if unresolved
             else ""
-        ),
+        )
+        + (f"; {', '.join(excused)} late by no more than the run's event loop stood still" if excused else ""),
         details="; ".join(off),
         evidence=tuple(
             f"{e['method']} {e['path']} at +{e['received_at'] - create['received_at']:.2f} s -> {e.get('status')}"
