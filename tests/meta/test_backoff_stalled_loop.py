@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 from harness.conformance.adapters.base import AgentReply
 from harness.conformance.adapters.openai_agent import OpenAIAgent
@@ -18,6 +17,7 @@ from harness.conformance.results import Status
 from harness.conformance.runner import RunSettings, run
 from harness.conformance.scenarios import discover
 from tests import broken_agents
+from tests.held_loop import hold_the_loop
 
 HOLD_REAL_SECONDS = 0.4
 HOLD_FROM_SCENARIO_SECONDS = 1.0 + 2.0 + 4.0 + 8.0 + 16.0 + 30.0 - 0.5
@@ -25,12 +25,6 @@ HOLD_FROM_SCENARIO_SECONDS = 1.0 + 2.0 + 4.0 + 8.0 + 16.0 + 30.0 - 0.5
 SCENARIOS = ("stream-to-completion", "three-capped-polls")
 """Played one after the other: the first pays the agent's one-time costs, which would otherwise count as its
 dispatch latency in the timed one and widen its slack."""
-
-
-def hold_the_loop(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 class StallsTheLoop:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from harness.conformance.history import History, ServerRecord, Stall
 from harness.conformance.stalls import PERIOD_SECONDS, stall_probe
 from mock_server.clock import Clock
+from tests.held_loop import hold_the_loop
 
 BLOCK_SECONDS = 0.06
 """Real seconds the test holds the loop with work that never yields, as a cold import or a busy machine would."""
-
-
-def hold_the_loop(seconds: float) -> None:
-    """Busy work on the loop's thread: nothing else on the loop runs until it ends."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 async def test_a_held_loop_is_recorded_as_a_stall_of_about_its_length() -> None:

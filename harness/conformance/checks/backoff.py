@@ -43,6 +43,11 @@ def late_allowance(time_scale: float = 1.0, latency: float = 0.0) -> float:
     return TOLERANCE_REAL_SECONDS / time_scale + latency
 
 
+def early_slack(expected: float) -> float:
+    """How early, in scenario seconds, a poll for a wait of `expected` may come: the slack and seeded jitter."""
+    return TOLERANCE_SECONDS + TOLERANCE_FRACTION * expected
+
+
 def resolves(expected: float, time_scale: float = 1.0, latency: float = 0.0) -> bool:
     """Whether this run can tell a wait of `expected` from one twice as long: its polls may come late by at most
     half of it. A run that cannot (a small time scale, a slow agent) must not call a doubled wait either way."""
@@ -59,7 +64,7 @@ def within(
     Where the run cannot tell the wait from twice it, a wait of up to twice it passes: a bound in between would
     fall where a poller that waits twice as long lands, and its verdict would then turn with the machine's load.
     """
-    slack = TOLERANCE_SECONDS + TOLERANCE_FRACTION * expected
+    slack = early_slack(expected)
     longest = expected if resolves(expected, time_scale, latency) else 2 * expected
     return expected - slack <= measured <= longest + slack + late_allowance(time_scale, latency) + stalled
 
@@ -134,7 +139,8 @@ def backoff(history: History) -> Verdict:
     latency = dispatch_latency(history, create)
     for number, poll in enumerate(polls, 1):
         # A poller sleeps once it has the previous answer: measure from when the server gave it.
-        gap = poll["received_at"] - (previous.get("answered_at") or previous["received_at"])
+        since = previous.get("answered_at") or previous["received_at"]
+        gap = poll["received_at"] - since
         asked = previous.get("retry_after_seconds") if previous.get("status") == 429 else None
         if retried_by_sdk(poll):
             # The SDK's wait, not the poller's; it still must not come sooner than a Retry-After asked.
@@ -155,8 +161,7 @@ def backoff(history: History) -> Verdict:
             expected.append(want)
             backoff_gaps.append(gap)
             # From the earliest moment a correct poller's poll was due to its arrival.
-            due = poll["received_at"] - gap + want - TOLERANCE_SECONDS - TOLERANCE_FRACTION * want
-            stalled = history.stalled(due, poll["received_at"])
+            stalled = history.stalled(since + want - early_slack(want), poll["received_at"])
             if not within(gap, want, scale, latency, stalled):
                 off.append(f"gap {len(backoff_gaps)}: expected {want:g} s, measured {gap:.2f} s")
             elif not within(gap, want, scale, latency):
