@@ -51,8 +51,14 @@ class ServerProcess:
         self.host = host
         self.port = port
         self._process: subprocess.Popen[bytes] | None = None
+        self._ready = -1
+        """The read end of the child's ready pipe, between `spawn` and `wait_ready`."""
 
     def start(self) -> ServerProcess:
+        return self.spawn().wait_ready()
+
+    def spawn(self) -> ServerProcess:
+        """Start the child without waiting for it: the port is bound and the config sent; `wait_ready` follows."""
         listener = socket.create_server((self.host, self.port))
         ready_read, ready_write = os.pipe()
         try:
@@ -67,14 +73,28 @@ class ServerProcess:
                 env=environment,
                 start_new_session=True,  # a Ctrl-C at the terminal is the parent's to handle; it stops the child
             )
-            os.close(ready_write)
-            ready_write = -1
             assert self._process.stdin is not None
             payload = pickle.dumps((self.config, self.clock.anchor))
             with contextlib.suppress(BrokenPipeError):  # a child that died at once: the ready pipe says how
                 self._process.stdin.write(_LENGTH.pack(len(payload)) + payload)
                 self._process.stdin.flush()
-            await_ready(ready_read, 1)
+        except BaseException:
+            os.close(ready_read)
+            self.stop()
+            raise
+        finally:
+            listener.close()  # the child holds its own copy
+            os.close(ready_write)
+        self._ready = ready_read
+        return self
+
+    def wait_ready(self) -> ServerProcess:
+        """Until the child serves, or ServerProcessError with what it said when it could not."""
+        ready, self._ready = self._ready, -1
+        if ready < 0:
+            return self
+        try:
+            await_ready(ready, 1)
         except FleetError as error:
             self.stop()
             raise ServerProcessError(str(error)) from None
@@ -82,13 +102,13 @@ class ServerProcess:
             self.stop()
             raise
         finally:
-            listener.close()  # the child holds its own copy
-            os.close(ready_read)
-            if ready_write >= 0:
-                os.close(ready_write)
+            os.close(ready)
         return self
 
     def stop(self) -> None:
+        if self._ready >= 0:
+            os.close(self._ready)
+            self._ready = -1
         process, self._process = self._process, None
         if process is None:
             return

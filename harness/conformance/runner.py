@@ -8,7 +8,7 @@ import gc
 import hashlib
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -17,7 +17,7 @@ from harness.conformance.adapters.base import AgentAdapter, AgentEnvironment, on
 from harness.conformance.agent_versions import agent_versions
 from harness.conformance.caller import FOREIGN_TOKEN, Caller
 from harness.conformance.checks import CHECKS
-from harness.conformance.history import History, ServerRecord
+from harness.conformance.history import SELF_POLL_MARK, History, ServerRecord
 from harness.conformance.journal_scope import own_entries, response_id_in
 from harness.conformance.mock_admin import MockAdmin
 from harness.conformance.results import CheckResult, RunResult, ScenarioResult, Status
@@ -81,24 +81,37 @@ async def run(
     scenarios: Sequence[ConformanceScenario],
     progress: Progress | None = None,
     adapter_factory: AdapterFactory | None = None,
+    target: Target | None = None,
 ) -> RunResult:
-    """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line)."""
+    """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line).
+
+    `target`: the mock to play on, opened from `settings` by the caller (None: opened here, and closed after).
+    A mock started for the run serves from a process of its own: on a thread here, its work for the other
+    scenarios would hold the interpreter lock while a timed poller's wait ran out.
+    """
     started = datetime.now(UTC).isoformat(timespec="seconds")
     results: list[ScenarioResult | None] = [None] * len(scenarios)
-    with open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes) as target:
+    with contextlib.ExitStack() as opened:
+        if target is None:
+            target = opened.enter_context(
+                open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes, own_process=True)
+            )
         async with MockAdmin(target.url) as admin, stall_probe(target.clock) as probe:
 
-            async def play(index: int) -> None:
+            async def play(index: int, polling: asyncio.Event | None = None) -> None:
                 scenario = scenarios[index]
                 if progress:
                     progress(scenario, None)
-                results[index] = await run_scenario(settings, target, scenario, admin, adapter_factory, probe)
+                try:
+                    results[index] = await run_scenario(
+                        settings, target, scenario, admin, adapter_factory, probe, polling
+                    )
+                finally:
+                    if polling is not None:  # a scenario that ended before its poller began holds nobody up
+                        polling.set()
                 if progress:
                     progress(scenario, results[index])
 
-            # One after the other in the given order; or at once, in the order of `concurrent_plan`.
-            in_order = tuple(range(len(scenarios)))
-            plan = Plan(in_order[:1], (), in_order[1:]) if settings.jobs <= 1 else concurrent_plan(scenarios)
             # What lives on (modules, the agent's models) is left out of the collector's sweeps: a full collection
             # of it stops the loop for ~100 ms, which a timed poller would show as a late poll. It is frozen as it
             # is, without a full collection first (another ~100 ms, on the way to every timed scenario), and no
@@ -107,26 +120,13 @@ async def run(
             gc.freeze()
             gc.set_threshold(thresholds[0], thresholds[1], NO_FULL_COLLECTION)
             try:
-                # The first scenarios do not time a poller: they play at once, each paying its one-time costs.
-                await asyncio.gather(*(play(index) for index in plan.alone))
-                gc.freeze()
-                if settings.jobs <= 1:
-                    for index in plan.rest:
+                if settings.jobs <= 1:  # one after the other, in the given order
+                    for index in range(len(scenarios)):
                         await play(index)
+                        if index == 0:
+                            gc.freeze()  # the models built on the agent's first answers
                 else:
-                    slots = asyncio.Semaphore(settings.jobs)
-
-                    async def in_slot(index: int) -> None:
-                        async with slots:
-                            await play(index)
-
-                    async with asyncio.TaskGroup() as group:
-                        for index in plan.timed:
-                            group.create_task(in_slot(index))
-                        if plan.timed:
-                            await target.clock.sleep(QUIET_SECONDS)
-                        for index in plan.rest:
-                            group.create_task(in_slot(index))
+                    await _play_concurrently(concurrent_plan(scenarios), settings.jobs, play, target)
             finally:
                 gc.set_threshold(*thresholds)
                 gc.unfreeze()
@@ -138,6 +138,30 @@ async def run(
     return RunResult(settings.agent, target.seed, target.time_scale, started, tuple(results), stale, extra)
 
 
+async def _play_concurrently(
+    plan: Plan, jobs: int, play: Callable[[int, asyncio.Event | None], Awaitable[None]], target: Target
+) -> None:
+    """Up to `jobs` at once in the order of `plan`: the timed ones, then the rest once every timed poller is
+    `QUIET_SECONDS` past its start (`harness.conformance.schedule` says why)."""
+    slots = asyncio.Semaphore(jobs)
+    polling = {index: asyncio.Event() for index in plan.timed}
+
+    async def in_slot(index: int) -> None:
+        async with slots:
+            await play(index, polling.get(index))
+
+    async with asyncio.TaskGroup() as group:
+        for index in plan.timed:
+            group.create_task(in_slot(index))
+        for began in polling.values():
+            await began.wait()
+        if polling:
+            gc.freeze()  # the models built on the agent's first answers, in the timed scenarios' creates
+            await target.clock.sleep(QUIET_SECONDS)
+        for index in plan.rest:
+            group.create_task(in_slot(index))
+
+
 async def run_scenario(
     settings: RunSettings,
     target: Target,
@@ -145,8 +169,10 @@ async def run_scenario(
     admin: MockAdmin,
     adapter_factory: AdapterFactory | None = None,
     probe: StallProbe | None = None,
+    polling: asyncio.Event | None = None,
 ) -> ScenarioResult:
-    """`probe`: the run's, whose stalls in this scenario's time go into its history for the timing checks."""
+    """`probe`: the run's, whose stalls in this scenario's time go into its history for the timing checks.
+    `polling`: set when the agent's own poller begins (the self-poll mark is in the journal)."""
     began = time.monotonic()
     began_at = target.clock.now()
     script = script_of(scenario)
@@ -160,6 +186,8 @@ async def run_scenario(
 
     async def mark(label: str) -> None:
         marks.append(await admin.mark(label))
+        if label == SELF_POLL_MARK and polling is not None:
+            polling.set()
 
     caller = Caller(adapter, target.clock, mark=mark, tool=tool)
     error = None

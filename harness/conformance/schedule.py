@@ -1,14 +1,13 @@
 """The order in which concurrent scenarios start (`bgr run --jobs N`), so that a verdict does not depend on N.
 
-Three rules, each for a reason:
-- the shortest scenario that starts with a stream and the shortest that does not play first,
-  together and before any other, so that the agent's one-time costs (models built lazily on a
-  first answer or a first event: ~0.1 s of CPU each for the `openai` SDK) are paid before any
-  scenario times a poller;
+Two rules, each for a reason:
 - the scenarios that time the agent's own poller (a `self-poll` step, judged by `backoff` and
-  `timeout` from the journal's times) start next, and the others only once those pollers are past
-  the waits before the cap, whose tolerances are the tightest: a loop kept busy by the others there
-  would be blamed on the agent;
+  `timeout` from the journal's times) start first, together, and the others only once every one of
+  those pollers has begun and is past the waits before the cap, whose tolerances are the tightest: a
+  loop kept busy by the others there would be blamed on the agent. A poller is timed from its own
+  create's answer, so the agent's one-time costs (models built lazily on a first answer: ~0.15 s of
+  CPU for the `openai` SDK, blocking the loop) are paid in the creates, before any poll is timed;
+  the first stream's own costs come later, in the capped waits, and are a few ms once those exist;
 - within each group the longest starts first, so that it does not end the run late.
 
 A scenario's length is estimated from its data: how long its backend holds the response in the
@@ -27,16 +26,15 @@ from harness.conformance.scenarios import ConformanceScenario, script_of
 UNBOUNDED_POLLS = 200
 """A self-poll without `max_polls` polls up to the caller's default."""
 QUIET_SECONDS = 32.0
-"""Scenario seconds the timed scenarios run before the others join: the create and the waits of a backoff
-before its cap (1 + 2 + 4 + 8 + 16 s), whose tolerances are 0.85 to 4.6 s (17 to 92 ms at the default time
-scale); a capped wait of 30 s is allowed 8.1 s (162 ms), more than the others' load stalls a loop for."""
+"""Scenario seconds from the start of the last timed poller until the others join: its waits before the cap
+(1 + 2 + 4 + 8 + 16 s), whose tolerances are 0.85 to 4.6 s (17 to 92 ms at the default time scale); a capped
+wait of 30 s is allowed 8.1 s (162 ms), more than the others' load stalls a loop for."""
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Indices into the scenarios, in the order to start them."""
 
-    alone: tuple[int, ...]
     timed: tuple[int, ...]
     rest: tuple[int, ...]
 
@@ -63,20 +61,7 @@ def times_a_poller(scenario: ConformanceScenario) -> bool:
 
 
 def concurrent_plan(scenarios: Sequence[ConformanceScenario]) -> Plan:
-    if not scenarios:
-        return Plan((), (), ())
     estimates = [estimated_seconds(scenario) for scenario in scenarios]
-    kinds: dict[bool, list[int]] = {}
-    for index, scenario in enumerate(scenarios):
-        kinds.setdefault(_starts_streaming(scenario), []).append(index)
-    alone = tuple(sorted(min(indices, key=estimates.__getitem__) for indices in kinds.values()))
-    others = sorted(
-        (index for index in range(len(scenarios)) if index not in alone), key=lambda index: -estimates[index]
-    )
-    timed = tuple(index for index in others if times_a_poller(scenarios[index]))
-    return Plan(alone, timed, tuple(index for index in others if index not in timed))
-
-
-def _starts_streaming(scenario: ConformanceScenario) -> bool:
-    steps = script_of(scenario).steps
-    return bool(steps) and steps[0].kind == "start" and bool(steps[0].params.get("stream"))
+    longest_first = sorted(range(len(scenarios)), key=lambda index: -estimates[index])
+    timed = tuple(index for index in longest_first if times_a_poller(scenarios[index]))
+    return Plan(timed, tuple(index for index in longest_first if index not in timed))

@@ -1,7 +1,7 @@
 """The mock a run talks to, and the run's one clock: started here, or an external bgr mock adopted.
 
-Both `bgr run` and `bgr fuzz` get their mock from `open_target`, the only place that starts one (`bgr fuzz`'s
-in a process of its own).
+Both `bgr run` and `bgr fuzz` get their mock from `open_target`, the only place that starts one (for both, in a
+process of its own).
 An external mock (`--base-url`) keeps its own seed and time scale; a run adopts them, since gaps
 measured on another scale would be blamed on the agent, or stops when the user asked for others.
 """
@@ -12,7 +12,7 @@ import contextlib
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,7 @@ def open_target(
     cassettes: tuple[str, ...] = (),
     *,
     own_process: bool = False,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[Target]:
     """A mock on its own thread (seed and time scale as asked, else the defaults), or the one at `base_url`.
 
@@ -76,12 +77,16 @@ def open_target(
     `cassettes`: recorded answers the mock serves to creates whose input begins with the recorded one.
     `own_process`: the mock runs in a child process instead, on the same clock (`mock_server.server_process`),
     for a run whose own Python work would otherwise compete with it for the interpreter lock.
+    `meanwhile`: called while the mock starts (its process's ~0.3 s of imports run on another core), before
+    the target is yielded; what it raises stops the mock.
     """
     if base_url is not None:
         if cassettes:
             raise TargetError(
                 "--cassette needs bgr's own mock: serve it with `bgr serve --cassette`, without --base-url"
             )
+        if meanwhile is not None:
+            meanwhile()
         yield adopt(base_url, seed, time_scale)
         return
     clock = Clock(DEFAULT_TIME_SCALE if time_scale is None else time_scale)
@@ -93,15 +98,34 @@ def open_target(
         match_on=CASSETTE_MATCH_ON,
     )
     server: ServerThread | ServerProcess
-    try:
-        server = ServerProcess(config, clock=clock) if own_process else ServerThread(config, clock=clock)
-        server.start()
-    except ValueError as error:  # a cassette that cannot be used: one line already
-        raise TargetError(str(error)) from None
+    if own_process:
+        server = ServerProcess(config, clock=clock).spawn()
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            with _as_target_error():
+                server.wait_ready()
+        except BaseException:
+            server.stop()
+            raise
+    else:
+        if meanwhile is not None:
+            meanwhile()
+        with _as_target_error():
+            server = ServerThread(config, clock=clock).start()
     try:
         yield Target(server.url, config.seed, clock, external=False)
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def _as_target_error() -> Iterator[None]:
+    """A mock that cannot serve this config (a cassette it cannot use) says so in one line already."""
+    try:
+        yield
+    except ValueError as error:
+        raise TargetError(str(error)) from None
 
 
 def adopt(base_url: str, seed: int | None, time_scale: float | None) -> Target:

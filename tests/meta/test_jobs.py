@@ -10,11 +10,14 @@ from harness.conformance.journal_scope import response_id_in
 from harness.conformance.results import Status
 from harness.conformance.runner import RunSettings, run
 from harness.conformance.scenarios import discover, script_of
+from harness.conformance.schedule import QUIET_SECONDS, times_a_poller
 
 SCENARIOS = discover()
 FOREIGN_ID = response_id_in(FOREIGN_TOKEN)
 
 
+CLOCK_SLACK_SECONDS = 0.5
+"""Scenario seconds the mock's process may read the run's clock apart from the runner: 10 ms at the default scale."""
 TIMED = {"backoff", "timeout"}
 """Checks judged from the journal's real times: a machine loaded by other work makes a poll late in any run, so
 these must be judged in both runs (not skipped, not unknown, not failed) but may differ in WARNING."""
@@ -40,6 +43,13 @@ async def test_every_verdict_is_the_same_with_one_job_and_with_eight() -> None:
     assert {judged for _, _, judged in timed(one)} == {True} and len(timed(one)) == timed_checks >= 3
     assert not [s.error for s in eight.scenarios if s.error]
     assert eight.passed and one.passed
+    # The others start only once every timed poller is QUIET_SECONDS past its start (on the run's one clock).
+    timed_ids = {scenario.id for scenario in SCENARIOS if times_a_poller(scenario)}
+    by_id = {s.scenario: s.history for s in eight.scenarios if s.history is not None}
+    began_polling = [e["received_at"] for i in timed_ids for e in by_id[i].server.journal if e["method"] == "MARK"]
+    first_of_others = min(by_id[i].server.journal[0]["received_at"] for i in by_id if i not in timed_ids)
+    assert len(began_polling) == len(timed_ids) >= 5
+    assert first_of_others >= max(began_polling) + QUIET_SECONDS - CLOCK_SLACK_SECONDS
     seen: set[int] = set()
     for alone, together in zip(one.scenarios, eight.scenarios, strict=True):
         assert alone.history is not None and together.history is not None

@@ -7,7 +7,7 @@ from typing import Any
 from harness.conformance.caller import FOREIGN_TOKEN
 from harness.conformance.journal_scope import own_entries, response_id_in
 from harness.conformance.scenarios import discover, script_of
-from harness.conformance.schedule import concurrent_plan, estimated_seconds
+from harness.conformance.schedule import Plan, concurrent_plan, estimated_seconds
 
 SCENARIOS = discover()
 BY_ID = {scenario.id: scenario for scenario in SCENARIOS}
@@ -15,7 +15,7 @@ BY_ID = {scenario.id: scenario for scenario in SCENARIOS}
 
 def test_the_plan_plays_every_scenario_once_the_timed_ones_first_and_the_longest_first() -> None:
     plan = concurrent_plan(SCENARIOS)
-    order = [*plan.alone, *plan.timed, *plan.rest]
+    order = [*plan.timed, *plan.rest]
     assert sorted(order) == list(range(len(SCENARIOS)))
     timed = [SCENARIOS[i] for i in plan.timed]
     self_polling = {s.id for s in SCENARIOS if any(step.kind == "self-poll" for step in script_of(s).steps)}
@@ -23,10 +23,9 @@ def test_the_plan_plays_every_scenario_once_the_timed_ones_first_and_the_longest
     assert timed[0].id == "three-capped-polls"  # the longest first
     durations = [estimated_seconds(s) for s in timed]
     assert durations == sorted(durations, reverse=True)
-    assert len(plan.alone) == 2  # one that starts with a stream, one that does not
     rest = [estimated_seconds(SCENARIOS[i]) for i in plan.rest]
     assert rest == sorted(rest, reverse=True) and rest[0] > 0
-    assert concurrent_plan([]).alone == ()
+    assert concurrent_plan([]) == Plan((), ())
 
 
 def test_estimates_follow_the_backend_and_the_poller() -> None:

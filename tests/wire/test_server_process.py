@@ -79,6 +79,38 @@ def test_open_target_runs_it_for_bgr_fuzz() -> None:
     assert not alive(health["pid"])
 
 
+def children() -> list[int]:
+    """This process's child processes (every thread's), from /proc."""
+    found = []
+    for listing in Path("/proc/self/task").glob("*/children"):
+        found += [int(pid) for pid in listing.read_text().split()]
+    return found
+
+
+def test_open_target_does_the_callers_work_while_the_mock_starts() -> None:
+    """`bgr run` imports the agent meanwhile: the mock's process is already up, and serves once yielded."""
+    seen: list[list[int]] = []
+    with open_target(None, 7, 0.02, own_process=True, meanwhile=lambda: seen.append(children())) as target:
+        health = httpx.get(f"{target.url}/_bgr/health").json()
+        assert len(seen) == 1 and health["pid"] in seen[0]
+    assert not alive(health["pid"])
+
+
+def test_what_the_callers_work_raises_stops_the_mock_and_is_raised_as_it_is() -> None:
+    class Refused(Exception):
+        pass
+
+    spawned: list[int] = []
+
+    def refuse() -> None:
+        spawned.extend(children())
+        raise Refused("an unknown agent")
+
+    with pytest.raises(Refused), open_target(None, 7, 0.02, own_process=True, meanwhile=refuse):
+        pytest.fail("the target was yielded")
+    assert spawned and not any(alive(pid) for pid in spawned)
+
+
 def test_it_ends_when_its_parent_is_killed() -> None:
     parent = textwrap.dedent(
         """
