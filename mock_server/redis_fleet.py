@@ -26,12 +26,11 @@ from mock_server.config import ServerConfig
 from mock_server.errors import APIError
 from mock_server.journal import Journal, JournalEntry
 from mock_server.redis_address import RedisAddress, StoreUnavailable, parse_redis_address
-from mock_server.redis_store import RedisResponseStore, answered_as_unavailable
+from mock_server.redis_store import CLOCK, RedisResponseStore, answered_as_unavailable, same_origin, store_reset
 from mock_server.rules import Rule, RuleBook, decode_rule
 
 log = logging.getLogger("bgr.mock")
 
-CLOCK = b"bgr:clock"
 IDS = b"bgr:ids"
 RULES, RULES_APPLIED = b"bgr:rules", b"bgr:rules:applied"
 RULE_IDS, RULES_VERSION = b"bgr:rules:ids", b"bgr:rules:version"
@@ -113,18 +112,33 @@ class RedisIdFactory(IdFactory):
         return super().next(prefix)
 
 
-class RedisRuleBook(RuleBook):
-    """Rules kept in Redis; each worker re-reads them when their version moved, and counts `times` there."""
+_RULES_VERSION_AND_ORIGIN = """
+return {redis.call('GET', KEYS[1]), redis.call('HGET', KEYS[2], 'origin')}
+"""
 
-    def __init__(self, client: redis.Redis, address: RedisAddress) -> None:
+
+class RedisRuleBook(RuleBook):
+    """Rules kept in Redis; each worker re-reads them when their version moved, and counts `times` there.
+
+    Read on every request, the version comes with the fleet's clock origin: a store emptied while the fleet
+    served (a Redis restarted without its data, a FLUSHALL) has lost every response, rule and id the workers
+    know of, so each request is refused with a 503 saying so, rather than served from what is left.
+    """
+
+    def __init__(self, client: redis.Redis, address: RedisAddress, origin: float | None = None) -> None:
+        """`origin`: the clock origin this worker serves on (None: not checked, before the fleet serves)."""
         super().__init__()
         self._client = client
         self._address = address
+        self._origin = origin
         self._version: bytes | None = None
+        self._version_and_origin = client.register_script(_RULES_VERSION_AND_ORIGIN)
 
     def _sync(self) -> None:
         with answered_as_unavailable(self._address):
-            version = self._client.get(RULES_VERSION)
+            version, origin = self._version_and_origin(keys=[RULES_VERSION, CLOCK])
+            if not same_origin(origin, self._origin):
+                raise store_reset(self._address)
             if version == self._version and version is not None:
                 return
             stored = self._client.hgetall(RULES)
@@ -314,10 +328,10 @@ def connect_parts(config: ServerConfig) -> FleetParts:
     origin = claim_clock(client, address, config.time_scale)
     return FleetParts(
         clock=SharedOriginClock(config.time_scale, origin),
-        store=RedisResponseStore(client, address),
+        store=RedisResponseStore(client, address, origin),
         journal=RedisJournal(client, address, config.journal_limit),
         ids=RedisIdFactory(config.seed, client, address),
-        rules=RedisRuleBook(client, address),
+        rules=RedisRuleBook(client, address, origin),
     )
 
 

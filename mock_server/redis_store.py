@@ -6,6 +6,10 @@ function of the recipe. A worker that is asked about a response it has not seen 
 recipe and builds the same events; on every request it reads the response's cancel and poll
 state again, so a cancel or a poll on one worker is what every other worker answers next.
 A worker killed with SIGKILL loses nothing acknowledged: all it acknowledged is in Redis.
+
+What a worker has built is a cache: it keeps the `LOCAL_RESPONSES` it used last, and any other that
+something still holds (a live stream), so a fleet under a long load test holds a bounded number per
+worker, and a stream is woken by changes made elsewhere to the very object it reads.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +35,8 @@ from mock_server.store import Recipe, ResponseStore, StoredResponse
 
 log = logging.getLogger("bgr.mock")
 
+CLOCK = b"bgr:clock"
+"""The fleet's clock: its origin (set by the first process to ask) and time scale."""
 KEY_PREFIX = b"bgr:response:"
 ALL_RESPONSES = b"bgr:responses"
 CHANGES = b"bgr:changes"
@@ -48,6 +56,9 @@ redis.call('PUBLISH', KEYS[2], ARGV[1])
 return redis.call('HINCRBY', KEYS[1], 'polls', 1)
 """
 FOLLOW_RETRY_SECONDS = 1.0
+LOCAL_RESPONSES = 4096
+"""Responses a worker keeps built beyond those in use (under 2 KB each, the memory store's figure); one asked
+for again after it was let go is built again from the recipe it reads anyway (about 30 us of CPU)."""
 
 
 @contextmanager
@@ -64,9 +75,33 @@ def answered_as_unavailable(address: RedisAddress) -> Iterator[None]:
         ) from None
 
 
+def store_reset(address: RedisAddress) -> APIError:
+    return APIError(
+        503,
+        f"The mock's shared store {address.url} was emptied while this fleet served it (its clock origin is gone "
+        "or another): the responses, rules and ids it held are lost; restart the fleet.",
+        type="server_error",
+        code="store_reset",
+    )
+
+
+def same_origin(stored: bytes | None, origin: float | None) -> bool:
+    """Whether the store still holds the clock origin this worker serves on (None: not checked)."""
+    return origin is None or (stored is not None and float(stored) == origin)
+
+
 class RedisResponseStore(ResponseStore):
-    def __init__(self, client: redis.Redis, address: RedisAddress) -> None:
+    def __init__(
+        self, client: redis.Redis, address: RedisAddress, origin: float | None = None, kept: int = LOCAL_RESPONSES
+    ) -> None:
+        """`origin`: the fleet's clock origin this worker serves on, to tell a response deleted from a store
+        emptied under the fleet (None: not checked)."""
         super().__init__()
+        self._origin = origin
+        # One object per id while anything holds it; the last `kept` used are held here.
+        self._responses = weakref.WeakValueDictionary()
+        self._recent: OrderedDict[str, StoredResponse] = OrderedDict()
+        self._kept = kept
         self._client = client
         self._address = address
         self._cancel = client.register_script(_CANCEL)
@@ -117,6 +152,7 @@ class RedisResponseStore(ResponseStore):
             pipeline.sadd(ALL_RESPONSES, response.id)
             pipeline.execute()
         super().add(response)
+        self._keep(response)
 
     def get(self, response_id: str) -> StoredResponse:
         known = self._responses.get(response_id)
@@ -127,14 +163,32 @@ class RedisResponseStore(ResponseStore):
                 recipe = None
                 polls, cancelled_at = self._client.hmget(_key(response_id), "polls", "cancelled_at")
         if polls is None or (known is None and recipe is None):
+            self._refuse_if_reset()
             if known is not None:  # deleted through another worker
                 self._forget(known)
             raise response_not_found(response_id)
         if known is None:
             known = StoredResponse.create(_decode_recipe(recipe))
             super().add(known)
+        self._keep(known)
         self._catch_up(known, int(polls), cancelled_at)
         return known
+
+    def _refuse_if_reset(self) -> None:
+        with answered_as_unavailable(self._address):
+            stored = self._client.hget(CLOCK, "origin") if self._origin is not None else None
+        if not same_origin(stored, self._origin):
+            raise store_reset(self._address)
+
+    def _keep(self, response: StoredResponse) -> None:
+        self._recent[response.id] = response
+        self._recent.move_to_end(response.id)
+        if len(self._recent) > self._kept:
+            self._recent.popitem(last=False)
+
+    def held(self) -> int:
+        """Responses this worker holds built: the last used and those still in use."""
+        return len(self._responses)
 
     def record_poll(self, response: StoredResponse) -> None:
         if not response.spec.paced_by_polls:
@@ -183,6 +237,7 @@ class RedisResponseStore(ResponseStore):
 
     def _forget(self, response: StoredResponse) -> None:
         self._responses.pop(response.id, None)
+        self._recent.pop(response.id, None)
         response.deleted = True
         response.notify()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from bisect import bisect_right
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ class Recipe:
         return None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class StoredResponse:
     """A response: its recipe, when its events are released, and what has happened to it since.
 
@@ -211,7 +212,7 @@ class ResponseStore:
     """Every stored response by id. Memory only; a durable store keeps the same interface."""
 
     def __init__(self) -> None:
-        self._responses: dict[str, StoredResponse] = {}
+        self._responses: MutableMapping[str, StoredResponse] = {}
 
     def add(self, response: StoredResponse) -> None:
         self._responses[response.id] = response

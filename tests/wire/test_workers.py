@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+import redis as redis_client
 from openai import OpenAI
 
 from mock_server.serve_command import ServeCommand
@@ -251,6 +252,27 @@ def test_redis_down_while_serving_is_a_503_naming_the_store() -> None:
             error = reply.json()["error"]
             assert error["code"] == "store_unavailable" and own_redis.url in error["message"]
         assert fleet.process.poll() is None  # still serving, and says why it cannot answer
+
+
+def test_a_store_emptied_while_serving_is_a_503_on_every_worker_not_a_new_fleet(redis: RedisServer) -> None:
+    """A FLUSHDB (or a Redis restarted without its data) took the responses, rules and ids the workers know of."""
+    store = f"{redis.url}/3"
+    with serve_fleet(store, 2, *FAST) as fleet, ExitStack() as stack:
+        first, pid = connect_to_worker(fleet, lambda pid: True, stack)
+        second, _ = connect_to_worker(fleet, lambda other: other != pid, stack)
+        made = first.post("/v1/responses", json={"model": "gpt-4o", "input": "Before.", "background": True}).json()
+        assert second.get(f"/v1/responses/{made['id']}").status_code == 200
+        redis_client.Redis.from_url(store).flushdb()
+        for http in (first, second):
+            for reply in (
+                http.post("/v1/responses", json={"model": "gpt-4o", "input": "After."}),
+                http.get(f"/v1/responses/{made['id']}"),
+                http.get("/_bgr/rules"),
+            ):
+                assert reply.status_code == 503, reply.text
+                error = reply.json()["error"]
+                assert error["code"] == "store_reset" and store in error["message"]
+        assert fleet.process.poll() is None
 
 
 def test_a_stream_on_one_worker_follows_polls_made_on_another(fleet: ServeCommand) -> None:
