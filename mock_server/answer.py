@@ -8,6 +8,7 @@ requests under one seed get identical answers.
 from __future__ import annotations
 
 import hashlib
+from operator import itemgetter
 
 _WORDS = (
     "agent background response token stream resume poll cursor event sequence queue model "
@@ -52,7 +53,8 @@ def answer_tokens(seed: int, model: str, input_text: str, instructions: str | No
             hashlib.blake2b(key, digest_size=_DIGEST_BYTES, salt=block.to_bytes(16, "big")).digest()
             for block in range(-(-length // _DIGEST_BYTES))
         )[:length]
-    tokens = list(map(_WORD_OF_BYTE.__getitem__, picked))
+    # One C call for every word (itemgetter of one index gives the word alone, not in a tuple).
+    tokens = list(itemgetter(*picked)(_WORD_OF_BYTE)) if length > 1 else [_WORD_OF_BYTE[picked[0]]]
     tokens[3::MULTIBYTE_EVERY] = map(_MULTIBYTE_OF_BYTE.__getitem__, picked[3::MULTIBYTE_EVERY])
     tokens[0] = tokens[0][1:].capitalize()
     tokens[-1] += "."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -55,11 +57,15 @@ def parse_frames(raw: bytes) -> list[dict[str, Any]]:
     return events
 
 
-def tokens_json(tokens: list[str]) -> list[bytes]:
+def tokens_json(tokens: list[str]) -> Sequence[bytes]:
     """Each token as a JSON string, byte for byte what orjson makes of it; remembered, since words repeat."""
-    encoded = list(map(_TOKEN_JSON.get, tokens))
-    if None not in encoded:
-        return encoded  # type: ignore[return-value]
+    if len(tokens) > 1:  # one token: itemgetter gives it alone, not in a tuple
+        try:
+            # One C call for the whole answer: a third of the cost of a lookup per token.
+            encoded: tuple[bytes, ...] = itemgetter(*tokens)(_TOKEN_JSON)
+            return encoded
+        except KeyError:
+            pass
     for token in tokens:
         if token not in _TOKEN_JSON and len(_TOKEN_JSON) < _TOKEN_JSON_KEPT:
             _TOKEN_JSON[token] = orjson.dumps(token)

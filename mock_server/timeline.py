@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from mock_server.answer import answer_tokens, count_tokens, derived_id
+from mock_server.byte_template import ByteTemplate, TemplateBuilder
 from mock_server.config import Timing
 from mock_server.event_log import EventLog
 from mock_server.function_calls import PlannedCall, ToolCallSpec, argument_pieces, planned_calls
@@ -228,7 +229,21 @@ _SHAPE_FIELDS = attrgetter(*(f.name for f in fields(ResponseParams) if f.name !=
 the conversation's tool loop, echoed settings): what a shape depends on, with the spec (faults and rules)."""
 
 
+_LAST_SHAPE: tuple[Script | None, _Shape | None] = (None, None)
+"""The last script asked about, and its shape: a create asks for its schedule, then for its first render."""
+
+
 def _shape_of(script: Script) -> _Shape | None:
+    global _LAST_SHAPE
+    last, shape = _LAST_SHAPE
+    if last is script:
+        return shape
+    shape = _shape_lookup(script)
+    _LAST_SHAPE = (script, shape)
+    return shape
+
+
+def _shape_lookup(script: Script) -> _Shape | None:
     params = script.params
     input_tokens = count_tokens(params.input_text)
     key = (_SHAPE_FIELDS(params), script.answer_length, script.spec, input_tokens)
@@ -255,9 +270,8 @@ def _script_shape(script: Script, input_tokens: int) -> _Shape | None:
         return None
     encoding = _encode(script, _SLOTTED, input_tokens, shaped=True)
     return _Shape(
-        body=tuple(encoding.body.split(b"\x00")),
-        final_json=tuple(encoding.final_json.split(b"\x00")),
-        deltas=encoding.answer_deltas,
+        body=_shape_template(encoding.body, encoding.answer_deltas),
+        final_json=_shape_template(encoding.final_json),
         times=encoding.times,
         started_after=encoding.started_after,
         finished_after=encoding.finished_after,
@@ -281,6 +295,8 @@ class _Stamps:
 
 
 _SLOTTED = _Stamps("%(r)s", "%(m)s", None)
+_SLOT_FIELDS = {name: b"%%(%s)s" % name for name in (b"r", b"m", b"c", b"f")}
+"""The slots of `_slot_values` as themselves: what a compiled script keeps for each response to fill."""
 # Raw JSON: a number's slot goes in without quotes.
 _CREATED_AT_SLOT, _COMPLETED_AT_SLOT = orjson.Fragment(b"%(c)s"), orjson.Fragment(b"%(f)s")
 # The answer's slots in a shape. NUL cannot appear raw in anything orjson encodes (it escapes every
@@ -362,27 +378,16 @@ class _DeltaPieces:
     def frames(self, tokens: list[str]) -> list[bytes]:
         return [self.prefix + token + suffix for token, suffix in zip(tokens_json(tokens), self.suffixes, strict=True)]
 
-    def joined(self, tokens: list[str]) -> bytes:
-        """`b"".join(self.frames(tokens))`, in three slice assignments and one join."""
-        return b"".join(self.parts(tokens, self.prefix))
-
-    def parts(self, tokens: list[str], prefix: bytes) -> list[bytes]:
-        parts = [prefix, b"", b""] * len(tokens)
-        parts[1::3] = tokens_json(tokens)
-        parts[2::3] = self.suffixes
-        return parts
-
 
 _NO_DELTAS = _DeltaPieces(b"", ())
 
 
 @dataclass(frozen=True, slots=True)
 class _Shape:
-    """A script's events with its answer left out: split on NUL, the odd pieces name the slot that goes there."""
+    """A script's events with its answer left out: templates whose holes are the ids, times, text and tokens."""
 
-    body: tuple[bytes, ...]
-    final_json: tuple[bytes, ...]
-    deltas: _DeltaPieces
+    body: ByteTemplate
+    final_json: ByteTemplate
     times: array[float]
     started_after: float
     finished_after: float
@@ -390,15 +395,15 @@ class _Shape:
 
     @property
     def size(self) -> int:
-        pieces = (*self.body, *self.final_json, *self.deltas.suffixes)
-        return sum(map(len, pieces)) + self.times.itemsize * len(self.times)
+        return self.body.size + self.final_json.size + self.times.itemsize * len(self.times)
 
     def fill(self, tokens: list[str]) -> CompiledTimeline:
+        """The script compiled: its answer in, its ids and times still %-format fields."""
         text = "".join(tokens)
-        values = {b"T": orjson.dumps(text), b"D": self.deltas.joined(tokens)}
+        values = {**_SLOT_FIELDS, b"T": orjson.dumps(text)}
         return CompiledTimeline(
-            body=_fill(self.body, values),
-            final_json=_fill(self.final_json, values),
+            body=self.body.fill(values, tokens_json(tokens)),
+            final_json=self.final_json.fill(values),
             times=self.times,
             started_after=self.started_after,
             finished_after=self.finished_after,
@@ -407,33 +412,31 @@ class _Shape:
         )
 
     def render(self, tokens: list[str], response_id: str, item_id: str, created_at: float) -> Timeline:
-        """`self.fill(tokens).render(...)` in one pass: each fixed piece formatted, then one join."""
+        """`self.fill(tokens).render(...)` in one pass: every hole filled, then one join."""
         values = _slot_values(response_id, item_id, created_at, self.finished_after)
         text = "".join(tokens)
-        text_json = orjson.dumps(text)
-        parts: list[bytes] = []
-        for index, piece in enumerate(self.body):
-            if index % 2 == 0:
-                parts.append(piece % values)
-            elif piece == b"T":
-                parts.append(text_json)
-            else:
-                parts += self.deltas.parts(tokens, self.deltas.prefix % values)
-        final = [piece % values if index % 2 == 0 else text_json for index, piece in enumerate(self.final_json)]
+        values[b"T"] = orjson.dumps(text)
         return Timeline(
-            EventLog(b"".join(parts), self.times, origin=created_at),
+            EventLog(self.body.fill(values, tokens_json(tokens)), self.times, origin=created_at),
             created_at + self.started_after,
             created_at + self.finished_after,
             self.final_status,
             text,
-            b"".join(final),
+            self.final_json.fill(values),
         )
 
 
-def _fill(pieces: tuple[bytes, ...], values: dict[bytes, bytes]) -> bytes:
-    parts = list(pieces)
-    parts[1::2] = [values[name] for name in pieces[1::2]]
-    return b"".join(parts)
+def _shape_template(text: bytes, deltas: _DeltaPieces = _NO_DELTAS) -> ByteTemplate:
+    """A shape's bytes as `_encode` leaves them (NUL around the text's and the deltas' slots) as a template."""
+    builder = TemplateBuilder()
+    for index, piece in enumerate(text.split(b"\x00")):
+        if index % 2 == 0:
+            builder.text(piece)
+        elif piece == b"T":
+            builder.hole(b"T")
+        else:
+            builder.frames(deltas.prefix, deltas.suffixes)
+    return builder.build()
 
 
 def _kept_tokens(script: Script) -> list[str]:
