@@ -26,7 +26,14 @@ from mock_server.config import ServerConfig
 from mock_server.errors import APIError
 from mock_server.journal import Journal, JournalEntry
 from mock_server.redis_address import RedisAddress, StoreUnavailable, parse_redis_address
-from mock_server.redis_store import CLOCK, RedisResponseStore, answered_as_unavailable, same_origin, store_reset
+from mock_server.redis_store import (
+    CLOCK,
+    ORIGIN,
+    RedisResponseStore,
+    answered_as_unavailable,
+    same_origin,
+    store_reset,
+)
 from mock_server.rules import Rule, RuleBook, decode_rule
 
 log = logging.getLogger("bgr.mock")
@@ -76,6 +83,7 @@ def claim_clock(client: redis.Redis, address: RedisAddress, time_scale: float) -
         client.hsetnx(CLOCK, "origin", repr(time.time()))
         client.hsetnx(CLOCK, "time_scale", repr(time_scale))
         origin, scale = client.hmget(CLOCK, "origin", "time_scale")
+        client.setnx(ORIGIN, origin)
     if float(scale) != time_scale:
         raise StoreUnavailable(
             f"the store {address.url} holds responses made at time scale {float(scale):g}, not {time_scale:g}: "
@@ -112,11 +120,6 @@ class RedisIdFactory(IdFactory):
         return super().next(prefix)
 
 
-_RULES_VERSION_AND_ORIGIN = """
-return {redis.call('GET', KEYS[1]), redis.call('HGET', KEYS[2], 'origin')}
-"""
-
-
 class RedisRuleBook(RuleBook):
     """Rules kept in Redis; each worker re-reads them when their version moved, and counts `times` there.
 
@@ -132,11 +135,10 @@ class RedisRuleBook(RuleBook):
         self._address = address
         self._origin = origin
         self._version: bytes | None = None
-        self._version_and_origin = client.register_script(_RULES_VERSION_AND_ORIGIN)
 
     def _sync(self) -> None:
         with answered_as_unavailable(self._address):
-            version, origin = self._version_and_origin(keys=[RULES_VERSION, CLOCK])
+            version, origin = self._client.mget(RULES_VERSION, ORIGIN)
             if not same_origin(origin, self._origin):
                 raise store_reset(self._address)
             if version == self._version and version is not None:

@@ -37,6 +37,9 @@ log = logging.getLogger("bgr.mock")
 
 CLOCK = b"bgr:clock"
 """The fleet's clock: its origin (set by the first process to ask) and time scale."""
+ORIGIN = b"bgr:clock:origin"
+"""The clock's origin again, as a plain key: read with the rules' version on every request in one MGET,
+it says whether the store is still the one the workers started on."""
 KEY_PREFIX = b"bgr:response:"
 ALL_RESPONSES = b"bgr:responses"
 CHANGES = b"bgr:changes"
@@ -176,7 +179,7 @@ class RedisResponseStore(ResponseStore):
 
     def _refuse_if_reset(self) -> None:
         with answered_as_unavailable(self._address):
-            stored = self._client.hget(CLOCK, "origin") if self._origin is not None else None
+            stored = self._client.get(ORIGIN) if self._origin is not None else None
         if not same_origin(stored, self._origin):
             raise store_reset(self._address)
 
