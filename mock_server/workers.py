@@ -1,10 +1,13 @@
-"""A fleet of mock processes on one port: the parent binds and listens, forked workers accept from that socket.
+"""A fleet of mock processes on one port: the parent reserves it, each forked worker listens on it.
 
-One listening socket shared by every worker (rather than SO_REUSEPORT, a socket each) means one
-accept queue: a worker killed with SIGKILL strands no connection waiting in a queue of its own,
-and the others go on accepting. The workers share responses, rules, ids, the clock and the
-journal through Redis (`mock_server/redis_fleet.py`); the parent holds no state, it only starts
-the workers, says when they are all serving, and stops them.
+Each worker has a listening socket of its own on the port (SO_REUSEPORT), and the kernel spreads new
+connections over them by their addresses. One socket shared by every worker gave one accept queue, but
+the worker that woke first took a burst whole: a load client's pool of 16 keep-alive connections came
+15 to one worker and 1 to the other, and two workers ran no faster than one. A worker killed with
+SIGKILL takes down only the connections it had not accepted yet, which carried no request: nothing it
+acknowledged is lost, and the others go on accepting. The workers share responses, rules, ids, the
+clock and the journal through Redis (`mock_server/redis_fleet.py`); the parent holds no state, it only
+starts the workers, says when they are all serving, and stops them.
 """
 
 from __future__ import annotations
@@ -61,7 +64,10 @@ def serve_workers(
 
         prepare_fleet(config, rules or [])
         rules = None  # in Redis now, for every worker
-    listener = socket.create_server((host, port), backlog=BACKLOG)
+    # Bound, never listening: it holds the port (0 picks one) for the workers' sockets to join, and takes no
+    # connection itself.
+    reserved = _port_socket(host, port)
+    address = reserved.getsockname()[:2]
     ready_read, ready_write = os.pipe()
     children: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -71,12 +77,12 @@ def serve_workers(
             pid = os.fork()
             if pid == 0:
                 os.close(ready_read)
-                run_worker(config, listener, ready_write, rules)
+                reserved.close()
+                run_worker(config, address, ready_write, rules)
             children.append(pid)
         os.close(ready_write)
         await_ready(ready_read, workers)
-        bound_host, bound_port = listener.getsockname()[:2]
-        url = f"http://{bound_host}:{bound_port}"
+        url = f"http://{address[0]}:{address[1]}"
         pids = " ".join(map(str, children))
         counted = f"{workers} workers" if workers > 1 else "1 worker"
         announce(f"bgr mock serving {url}/v1 (admin: {url}/_bgr/health; {counted}, pids {pids})")
@@ -86,20 +92,23 @@ def serve_workers(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
-        listener.close()
+        reserved.close()
         os.close(ready_read)
         _stop(children)
 
 
 def run_worker(
     config: ServerConfig,
-    listener: socket.socket,
+    listener: socket.socket | tuple[str, int],
     ready: int,
     rules: list[Rule] | None = None,
     clock: Clock | None = None,
     parent: int | None = None,
 ) -> NoReturn:
     """Serve `listener` in this process, say `ready` (or `error ...`) on the pipe `ready`, and exit when stopped.
+
+    `listener`: a listening socket, or the (host, port) of a fleet, on which the worker listens with a socket of
+    its own.
 
     Stopped by SIGINT or SIGTERM; with `parent` (the read end of a pipe the parent holds open) also when that
     pipe closes, as it does when the parent dies. `clock`: the parent's clock, carried on here.
@@ -108,7 +117,8 @@ def run_worker(
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
-        asyncio.run(_serve(MockServer(config, rules=rules, clock=clock, sock=listener), ready, parent))
+        sock = listener if isinstance(listener, socket.socket) else _port_socket(*listener, listen=True)
+        asyncio.run(_serve(MockServer(config, rules=rules, clock=clock, sock=sock), ready, parent))
     except BaseException as error:  # whatever it is, a worker must never return into the parent's code
         said = str(error) if isinstance(error, StoreUnavailable | OSError | ValueError) else repr(error)
         os.write(ready, b"error " + said.replace("\n", " ").encode()[:2000] + b"\n")
@@ -148,6 +158,22 @@ def await_ready(ready: int, workers: int) -> None:
         if not chunk:
             raise FleetError("a worker ended before serving")
         buffer += chunk
+
+
+def _port_socket(host: str, port: int, *, listen: bool = False) -> socket.socket:
+    """A TCP socket on `host:port` that others of the fleet may bind too (SO_REUSEPORT), listening if asked."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _raise_stop(_signum: int, _frame: object) -> None:

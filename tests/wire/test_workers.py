@@ -6,6 +6,7 @@ connection talks to one worker, and `/_bgr/health` on that connection says which
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,6 +86,32 @@ def test_a_stream_begun_on_one_worker_resumes_exactly_on_another(fleet: ServeCom
         assert rest[-1].type == "response.completed"
         truth = second_http.get(f"/_bgr/responses/{final.id}/truth").json()
         assert deltas(received + rest) == final.output_text == truth["text"]
+
+
+def listening_inodes(pid: int, port: int) -> set[str]:
+    """Inodes of the TCP sockets `pid` holds that listen on `port` (Linux /proc)."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                held.add(target.removeprefix("socket:[").removesuffix("]"))
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                listening.add(fields[9])
+    return held & listening
+
+
+def test_each_worker_listens_on_the_port_with_a_socket_of_its_own(fleet: ServeCommand) -> None:
+    """The kernel spreads connections over the workers' sockets: a shared one let the first awake take a burst."""
+    port = int(fleet.root.rsplit(":", 1)[1])
+    sockets = [listening_inodes(pid, port) for pid in fleet.pids]
+    assert len(fleet.pids) == 2 and all(len(held) == 1 for held in sockets)
+    assert sockets[0] != sockets[1]
+    assert not listening_inodes(fleet.pid, port)  # the parent holds the port but takes no connection
 
 
 def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: ServeCommand) -> None:
