@@ -64,9 +64,7 @@ def serve_workers(
 
         prepare_fleet(config, rules or [])
         rules = None  # in Redis now, for every worker
-    # Bound, never listening: it holds the port (0 picks one) for the workers' sockets to join, and takes no
-    # connection itself.
-    reserved = _port_socket(host, port)
+    reserved = _reserve_port(host, port)
     address = reserved.getsockname()[:2]
     ready_read, ready_write = os.pipe()
     children: list[int] = []
@@ -160,10 +158,26 @@ def await_ready(ready: int, workers: int) -> None:
         buffer += chunk
 
 
+def _reserve_port(host: str, port: int) -> socket.socket:
+    """A socket bound to the port (0 picks one) and never listening, for the workers' sockets to join.
+
+    The port is first bound alone: anything listening there already, another fleet included, refuses it
+    (address already in use), where joining it would let the kernel spread connections over both fleets.
+    """
+    with _socket_for(host) as alone:
+        alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        alone.bind((host, port))
+        port = alone.getsockname()[1]
+    return _port_socket(host, port)
+
+
+def _socket_for(host: str) -> socket.socket:
+    return socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+
+
 def _port_socket(host: str, port: int, *, listen: bool = False) -> socket.socket:
     """A TCP socket on `host:port` that others of the fleet may bind too (SO_REUSEPORT), listening if asked."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = _socket_for(host)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

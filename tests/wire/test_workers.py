@@ -114,6 +114,20 @@ def test_each_worker_listens_on_the_port_with_a_socket_of_its_own(fleet: ServeCo
     assert not listening_inodes(fleet.pid, port)  # the parent holds the port but takes no connection
 
 
+def test_a_second_fleet_on_a_fleets_port_is_refused_not_joined(fleet: ServeCommand, redis: RedisServer) -> None:
+    """Its sockets would join the first fleet's, and the kernel would spread connections over both."""
+    port = fleet.root.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [BGR, "serve", "--port", port, "--workers", "2", "--store", f"{redis.url}/9"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "address already in use" in result.stderr.lower()
+    assert httpx.get(f"{fleet.root}/_bgr/health").json()["pid"] in fleet.pids  # the first fleet serves on
+
+
 def test_polls_and_cancels_on_any_worker_agree_and_ids_never_collide(fleet: ServeCommand) -> None:
     with ExitStack() as stack:
         workers = [connect_to_worker(fleet, lambda pid: True, stack)]
