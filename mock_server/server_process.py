@@ -1,10 +1,10 @@
 """The mock in a process of its own: a fresh interpreter serving one config until its parent lets go of it.
 
-For a caller whose own work is CPU-bound Python (`bgr fuzz` plays an agent's examples one after the
-other): on a thread beside it, the mock competes with it for the one interpreter lock, and each waits
+For a caller whose own work is CPU-bound Python (`bgr run` and `bgr fuzz` play an in-process agent's
+scenarios): on a thread beside it, the mock competes with it for the one interpreter lock, and each waits
 out the other's switch interval; in a process of its own, each has a core. The parent binds the
 socket, so the port is known before the child exists and nothing races for it; the child serves it
-as a worker of a fleet does (`mock_server.workers.run_worker`) and says `ready` or what failed on the
+with a fleet worker's code (`mock_server.workers.run_worker`) and says `ready` or what failed on the
 same kind of pipe. It carries on the parent's clock from its anchor, so both read one scenario time.
 It serves until its stdin closes: when the parent stops it, and also when the parent dies, so no mock
 outlives the run that started it. The config goes over that pipe too, never on the command line

@@ -124,7 +124,7 @@ def run_command(
 
     try:
         # The agent's modules load while the mock's process starts (~0.3 s each, on the two cores).
-        with open_target(base_url, seed, time_scale, cassettes, own_process=True, meanwhile=load_agent) as target:
+        with open_target(base_url, seed, time_scale, cassettes, meanwhile=load_agent) as target:
             began = time.monotonic()
             result = run_with_progress(console, settings, chosen, target)
     except TargetError as error:

@@ -86,15 +86,13 @@ async def run(
     """`adapter_factory` overrides `settings.agent` (for agents that are not on the command line).
 
     `target`: the mock to play on, opened from `settings` by the caller (None: opened here, and closed after).
-    A mock started for the run serves from a process of its own: on a thread here, its work for the other
-    scenarios would hold the interpreter lock while a timed poller's wait ran out.
     """
     started = datetime.now(UTC).isoformat(timespec="seconds")
     results: list[ScenarioResult | None] = [None] * len(scenarios)
     with contextlib.ExitStack() as opened:
         if target is None:
             target = opened.enter_context(
-                open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes, own_process=True)
+                open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes)
             )
         async with MockAdmin(target.url) as admin, stall_probe(target.clock) as probe:
 

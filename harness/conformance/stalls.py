@@ -1,7 +1,7 @@
 """The event loop's stalls, measured while a run plays: how late the machine alone made every timer.
 
-A correct poller's poll comes late when the loop that wakes it (and stamps its arrival at the in-process mock)
-is held up: by the machine's load, by a module read from a cold disk, by another scenario's work. The timing
+A correct poller's poll comes late when the loop that wakes it (an in-process agent's) is held up: by the
+machine's load, by a module read from a cold disk, by another scenario's work. The timing
 checks excuse what this measured in the same run and nothing more, so their verdicts do not turn with the load
 while a poller that waits too long is still caught on a quiet loop.
 """

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.conformance.mock_admin import admin_headers
-from mock_server import Clock, ServerConfig, ServerThread, Timing
+from mock_server import Clock, ServerConfig, Timing
 from mock_server.config import ADMIN_TOKEN_ENV
-from mock_server.server_process import ServerProcess
+from mock_server.server_process import ServerProcess, ServerProcessError
 
 __all__ = [
     "DEFAULT_SEED",
@@ -68,15 +68,14 @@ def open_target(
     time_scale: float | None,
     cassettes: tuple[str, ...] = (),
     *,
-    own_process: bool = False,
     meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[Target]:
-    """A mock on its own thread (seed and time scale as asked, else the defaults), or the one at `base_url`.
+    """A mock in a process of its own (seed and time scale as asked, else the defaults), or the one at `base_url`.
 
+    In a child process (`mock_server.server_process`), on the run's clock: on a thread, the mock would compete
+    with the run's own Python work (the agent, the other scenarios) for the interpreter lock.
     `seed` or `time_scale` None: not asked for (the default, or what the external mock runs with).
     `cassettes`: recorded answers the mock serves to creates whose input begins with the recorded one.
-    `own_process`: the mock runs in a child process instead, on the same clock (`mock_server.server_process`),
-    for a run whose own Python work would otherwise compete with it for the interpreter lock.
     `meanwhile`: called while the mock starts (its process's ~0.3 s of imports run on another core), before
     the target is yielded; what it raises stops the mock.
     """
@@ -97,35 +96,20 @@ def open_target(
         cassettes=cassettes,
         match_on=CASSETTE_MATCH_ON,
     )
-    server: ServerThread | ServerProcess
-    if own_process:
-        server = ServerProcess(config, clock=clock).spawn()
-        try:
-            if meanwhile is not None:
-                meanwhile()
-            with _as_target_error():
-                server.wait_ready()
-        except BaseException:
-            server.stop()
-            raise
-    else:
+    server = ServerProcess(config, clock=clock).spawn()
+    try:
         if meanwhile is not None:
             meanwhile()
-        with _as_target_error():
-            server = ServerThread(config, clock=clock).start()
+        server.wait_ready()
+    except BaseException as error:
+        server.stop()
+        if isinstance(error, ServerProcessError):  # a cassette that cannot be used: one line already
+            raise TargetError(str(error)) from None
+        raise
     try:
         yield Target(server.url, config.seed, clock, external=False)
     finally:
         server.stop()
-
-
-@contextlib.contextmanager
-def _as_target_error() -> Iterator[None]:
-    """A mock that cannot serve this config (a cassette it cannot use) says so in one line already."""
-    try:
-        yield
-    except ValueError as error:
-        raise TargetError(str(error)) from None
 
 
 def adopt(base_url: str, seed: int | None, time_scale: float | None) -> Target:

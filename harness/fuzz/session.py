@@ -203,10 +203,7 @@ async def fuzz(
     say(f"bgr fuzz: agent {settings.agent}, seed {seed}, {examples} examples (replay the session with --seed {seed})")
     database = report_dir / "hypothesis-db" if report_dir is not None else None
     try:
-        # The mock in a process of its own: on a thread here it would compete with the agent for the interpreter lock.
-        opened = open_target(
-            settings.base_url, settings.seed, settings.time_scale, settings.cassettes, own_process=True
-        )
+        opened = open_target(settings.base_url, settings.seed, settings.time_scale, settings.cassettes)
         target = opened.__enter__()
     except TargetError as error:
         raise FuzzError(str(error)) from None

@@ -66,13 +66,13 @@ def test_what_stops_it_from_serving_is_one_line() -> None:
     assert str(raised.value) == "/no/such/cassette.yaml: cannot read: No such file or directory"
     with (
         pytest.raises(TargetError, match=r"^/no/such/cassette\.yaml: cannot read"),
-        open_target(None, None, None, ("/no/such/cassette.yaml",), own_process=True),
+        open_target(None, None, None, ("/no/such/cassette.yaml",)),
     ):
         pass
 
 
 def test_open_target_runs_it_for_bgr_fuzz() -> None:
-    with open_target(None, 7, 0.02, own_process=True) as target:
+    with open_target(None, 7, 0.02) as target:
         health = httpx.get(f"{target.url}/_bgr/health").json()
         assert (health["seed"], health["time_scale"]) == (7, 0.02)
         assert health["pid"] != os.getpid() and target.clock.time_scale == 0.02
@@ -90,7 +90,7 @@ def children() -> list[int]:
 def test_open_target_does_the_callers_work_while_the_mock_starts() -> None:
     """`bgr run` imports the agent meanwhile: the mock's process is already up, and serves once yielded."""
     seen: list[list[int]] = []
-    with open_target(None, 7, 0.02, own_process=True, meanwhile=lambda: seen.append(children())) as target:
+    with open_target(None, 7, 0.02, meanwhile=lambda: seen.append(children())) as target:
         health = httpx.get(f"{target.url}/_bgr/health").json()
         assert len(seen) == 1 and health["pid"] in seen[0]
     assert not alive(health["pid"])
@@ -106,7 +106,7 @@ def test_what_the_callers_work_raises_stops_the_mock_and_is_raised_as_it_is() ->
         spawned.extend(children())
         raise Refused("an unknown agent")
 
-    with pytest.raises(Refused), open_target(None, 7, 0.02, own_process=True, meanwhile=refuse):
+    with pytest.raises(Refused), open_target(None, 7, 0.02, meanwhile=refuse):
         pytest.fail("the target was yielded")
     assert spawned and not any(alive(pid) for pid in spawned)
 
